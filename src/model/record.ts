@@ -1,0 +1,57 @@
+// The protocol-neutral accounting record: what every transport (RADIUS, later TACACS+ and
+// OpenVPN) turns an accounting message into before the accounting core and the store see it.
+// This module is a leaf: it imports nothing of ours, so the store and the core can share it.
+
+export type Protocol = "radius" | "tacacs" | "openvpn";
+
+/** What a record says about its session. `on`/`off` are NAS-wide (Accounting-On/Off). */
+export type RecordKind = "start" | "interim" | "stop" | "on" | "off";
+
+/** One attribute-value pair as received, in display form (JSON-safe). */
+export interface RecordAttribute {
+  readonly name: string;
+  readonly value: string | number;
+  readonly tag?: number;
+}
+
+export interface AccountingRecord {
+  readonly protocol: Protocol;
+  readonly kind: RecordKind;
+  /** When Tally received it (ms since the epoch). */
+  readonly receivedAt: number;
+  /** When it happened at the NAS (ms): Event-Timestamp, else receivedAt minus Acct-Delay-Time. */
+  readonly eventTime: number;
+  /** Name of the configured client (NAS entry) that sent it. */
+  readonly client: string;
+  /** The NAS's identity: NAS-Identifier, else NAS-IP(v6)-Address, else the source address. */
+  readonly nas: string;
+  readonly user: string | null;
+  /** The NAS's session id (RADIUS Acct-Session-Id); null on Accounting-On/Off. */
+  readonly sessionId: string | null;
+  /** Counters are cumulative for the session; octets already include Gigawords (64-bit totals). */
+  readonly inputOctets: number | null;
+  readonly outputOctets: number | null;
+  readonly inputPackets: number | null;
+  readonly outputPackets: number | null;
+  /** Seconds the session has lasted so far. */
+  readonly sessionTime: number | null;
+  readonly terminateCause: string | null;
+  /** The user's address inside the network (Framed-IP-Address). */
+  readonly framedAddress: string | null;
+  /** The user's own address (RADIUS Calling-Station-Id, OpenVPN's real address). */
+  readonly clientAddress: string | null;
+  readonly nasPort: string | null;
+  /** Every attribute-value pair of the message, in order. */
+  readonly attributes: readonly RecordAttribute[];
+  /**
+   * Identical records share this key (a NAS resending with a new identifier and a new
+   * Acct-Delay-Time): the store keeps the first and never folds a duplicate twice.
+   */
+  readonly dedupKey: string;
+}
+
+/** A record as stored, with its row id and the session it was folded into. */
+export interface StoredRecord extends AccountingRecord {
+  readonly id: number;
+  readonly sessionPk: number | null;
+}

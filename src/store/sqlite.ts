@@ -1,0 +1,473 @@
+// The embedded store: one SQLite file in WAL mode with synchronous=FULL, so a batch of records
+// is on disk (and survives a power cut) when appendRecords resolves. better-sqlite3 is
+// synchronous; each method does its work before returning an already-settled promise.
+
+import fs from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+import type { AccountingRecord, Protocol, RecordAttribute, RecordKind, StoredRecord } from "../model/record.ts";
+import type { Session, SessionState, SessionStatus } from "../model/session.ts";
+import { closeForNas, foldRecord, sessionKey, startsNewSession } from "../model/session.ts";
+import { migrate } from "./migrations.ts";
+import type { AppendResult, SessionFilter, Store, StoredUser, Usage, UsageDay } from "./store.ts";
+
+/** How long a writer waits for another connection's lock before failing (ms). */
+const BUSY_TIMEOUT_MS = 5000;
+const DEFAULT_SESSION_LIMIT = 1000;
+
+interface SessionRow {
+  id: number;
+  session_key: string;
+  protocol: string;
+  client: string;
+  nas: string;
+  user: string | null;
+  session_id: string;
+  status: string;
+  started_at: number;
+  updated_at: number;
+  stopped_at: number | null;
+  input_octets: number;
+  output_octets: number;
+  input_packets: number;
+  output_packets: number;
+  session_time: number;
+  terminate_cause: string | null;
+  framed_address: string | null;
+  client_address: string | null;
+  nas_port: string | null;
+  interim_interval: number | null;
+  next_update_due: number | null;
+}
+
+interface RecordRow {
+  id: number;
+  dedup_key: string;
+  session_pk: number | null;
+  protocol: string;
+  kind: string;
+  received_at: number;
+  event_time: number;
+  client: string;
+  nas: string;
+  user: string | null;
+  session_id: string | null;
+  input_octets: number | null;
+  output_octets: number | null;
+  input_packets: number | null;
+  output_packets: number | null;
+  session_time: number | null;
+  terminate_cause: string | null;
+  framed_address: string | null;
+  client_address: string | null;
+  nas_port: string | null;
+  attributes: string;
+}
+
+interface UserRow {
+  name: string;
+  password_cleartext: string | null;
+  password_scrypt: string | null;
+  reply: string;
+}
+
+interface UsageRow {
+  sessions: number;
+  input_octets: number | null;
+  output_octets: number | null;
+  session_time: number | null;
+}
+
+interface UsageDayRow extends UsageRow {
+  day: string;
+}
+
+/** The columns of a session row, as named parameters (everything but id and session_key). */
+function sessionParams(s: SessionState) {
+  return {
+    protocol: s.protocol,
+    client: s.client,
+    nas: s.nas,
+    user: s.user ?? null,
+    session_id: s.sessionId,
+    status: s.status,
+    started_at: s.startedAt,
+    updated_at: s.updatedAt,
+    stopped_at: s.stoppedAt ?? null,
+    input_octets: s.inputOctets,
+    output_octets: s.outputOctets,
+    input_packets: s.inputPackets,
+    output_packets: s.outputPackets,
+    session_time: s.sessionTime,
+    terminate_cause: s.terminateCause ?? null,
+    framed_address: s.framedAddress ?? null,
+    client_address: s.clientAddress ?? null,
+    nas_port: s.nasPort ?? null,
+    interim_interval: s.interimInterval ?? null,
+    next_update_due: s.nextUpdateDue ?? null,
+  };
+}
+
+function rowToSession(r: SessionRow): Session {
+  return {
+    id: r.id,
+    protocol: r.protocol as Protocol,
+    client: r.client,
+    nas: r.nas,
+    user: r.user,
+    sessionId: r.session_id,
+    status: r.status as SessionStatus,
+    startedAt: r.started_at,
+    updatedAt: r.updated_at,
+    stoppedAt: r.stopped_at,
+    inputOctets: r.input_octets,
+    outputOctets: r.output_octets,
+    inputPackets: r.input_packets,
+    outputPackets: r.output_packets,
+    sessionTime: r.session_time,
+    terminateCause: r.terminate_cause,
+    framedAddress: r.framed_address,
+    clientAddress: r.client_address,
+    nasPort: r.nas_port,
+    interimInterval: r.interim_interval,
+    nextUpdateDue: r.next_update_due,
+  };
+}
+
+function sessionState(s: Session): SessionState {
+  const { id: _id, ...state } = s;
+  return state;
+}
+
+function rowToRecord(r: RecordRow): StoredRecord {
+  return {
+    id: r.id,
+    sessionPk: r.session_pk,
+    protocol: r.protocol as Protocol,
+    kind: r.kind as RecordKind,
+    receivedAt: r.received_at,
+    eventTime: r.event_time,
+    client: r.client,
+    nas: r.nas,
+    user: r.user,
+    sessionId: r.session_id,
+    inputOctets: r.input_octets,
+    outputOctets: r.output_octets,
+    inputPackets: r.input_packets,
+    outputPackets: r.output_packets,
+    sessionTime: r.session_time,
+    terminateCause: r.terminate_cause,
+    framedAddress: r.framed_address,
+    clientAddress: r.client_address,
+    nasPort: r.nas_port,
+    attributes: JSON.parse(r.attributes) as RecordAttribute[],
+    dedupKey: r.dedup_key,
+  };
+}
+
+function rowToUser(r: UserRow): StoredUser {
+  const password =
+    r.password_cleartext !== null ? { cleartext: r.password_cleartext } : { scrypt: r.password_scrypt ?? "" };
+  return { name: r.name, password, reply: JSON.parse(r.reply) as Record<string, string | number> };
+}
+
+function usageTotals(r: UsageRow | undefined) {
+  return {
+    sessions: r?.sessions ?? 0,
+    inputOctets: r?.input_octets ?? 0,
+    outputOctets: r?.output_octets ?? 0,
+    sessionTime: r?.session_time ?? 0,
+  };
+}
+
+export class SqliteStore implements Store {
+  readonly #db: Database.Database;
+  readonly #listSessionsCache = new Map<string, Database.Statement>();
+
+  readonly #insertRecord: Database.Statement;
+  readonly #findRecordByDedup: Database.Statement;
+  readonly #setRecordSession: Database.Statement;
+  readonly #findSessionByKey: Database.Statement;
+  readonly #insertSession: Database.Statement;
+  readonly #updateSession: Database.Statement;
+  readonly #openSessionsOfNas: Database.Statement;
+  readonly #getSession: Database.Statement;
+  readonly #listRecords: Database.Statement;
+  readonly #usageTotal: Database.Statement;
+  readonly #usageDays: Database.Statement;
+  readonly #getUser: Database.Statement;
+  readonly #listUsers: Database.Statement;
+  readonly #putUser: Database.Statement;
+  readonly #removeUser: Database.Statement;
+  readonly #appendTx: (records: readonly AccountingRecord[], defaultInterimInterval: number | null) => AppendResult[];
+
+  private constructor(db: Database.Database) {
+    this.#db = db;
+    this.#insertRecord = db.prepare(`
+      INSERT INTO records (
+        dedup_key, protocol, kind, received_at, event_time, client, nas, user, session_id,
+        input_octets, output_octets, input_packets, output_packets, session_time,
+        terminate_cause, framed_address, client_address, nas_port, attributes
+      ) VALUES (
+        @dedup_key, @protocol, @kind, @received_at, @event_time, @client, @nas, @user, @session_id,
+        @input_octets, @output_octets, @input_packets, @output_packets, @session_time,
+        @terminate_cause, @framed_address, @client_address, @nas_port, @attributes
+      )
+      ON CONFLICT (dedup_key) DO NOTHING
+      RETURNING id`);
+    this.#findRecordByDedup = db.prepare("SELECT id, session_pk FROM records WHERE dedup_key = ?");
+    this.#setRecordSession = db.prepare(`
+      UPDATE records
+         SET session_pk = @session_pk, delta_input_octets = @delta_input_octets,
+             delta_output_octets = @delta_output_octets, delta_session_time = @delta_session_time
+       WHERE id = @id`);
+    this.#findSessionByKey = db.prepare("SELECT * FROM sessions WHERE session_key = ? ORDER BY id DESC LIMIT 1");
+    this.#insertSession = db.prepare(`
+      INSERT INTO sessions (
+        session_key, protocol, client, nas, user, session_id, status, started_at, updated_at,
+        stopped_at, input_octets, output_octets, input_packets, output_packets, session_time,
+        terminate_cause, framed_address, client_address, nas_port, interim_interval, next_update_due
+      ) VALUES (
+        @session_key, @protocol, @client, @nas, @user, @session_id, @status, @started_at, @updated_at,
+        @stopped_at, @input_octets, @output_octets, @input_packets, @output_packets, @session_time,
+        @terminate_cause, @framed_address, @client_address, @nas_port, @interim_interval, @next_update_due
+      )
+      RETURNING id`);
+    this.#updateSession = db.prepare(`
+      UPDATE sessions SET
+        protocol = @protocol, client = @client, nas = @nas, user = @user, session_id = @session_id,
+        status = @status, started_at = @started_at, updated_at = @updated_at, stopped_at = @stopped_at,
+        input_octets = @input_octets, output_octets = @output_octets,
+        input_packets = @input_packets, output_packets = @output_packets, session_time = @session_time,
+        terminate_cause = @terminate_cause, framed_address = @framed_address,
+        client_address = @client_address, nas_port = @nas_port,
+        interim_interval = @interim_interval, next_update_due = @next_update_due
+      WHERE id = @id`);
+    this.#openSessionsOfNas = db.prepare(
+      "SELECT * FROM sessions WHERE nas = ? AND protocol = ? AND status = 'open' ORDER BY id",
+    );
+    this.#getSession = db.prepare("SELECT * FROM sessions WHERE id = ?");
+    this.#listRecords = db.prepare("SELECT * FROM records WHERE session_pk = ? ORDER BY id");
+    // Usage counts what each record added to its session, by the day (UTC) it happened.
+    const usageFrom = `
+        FROM sessions s JOIN records r ON r.session_pk = s.id
+       WHERE s.user = @user AND (@since IS NULL OR r.event_time >= @since)`;
+    const usageSums = `
+      COUNT(DISTINCT r.session_pk) AS sessions,
+      SUM(r.delta_input_octets) AS input_octets,
+      SUM(r.delta_output_octets) AS output_octets,
+      SUM(r.delta_session_time) AS session_time`;
+    this.#usageTotal = db.prepare(`SELECT ${usageSums} ${usageFrom}`);
+    this.#usageDays = db.prepare(`
+      SELECT strftime('%Y-%m-%d', r.event_time / 1000, 'unixepoch') AS day, ${usageSums} ${usageFrom}
+       GROUP BY day ORDER BY day`);
+    this.#getUser = db.prepare("SELECT * FROM users WHERE name = ?");
+    this.#listUsers = db.prepare("SELECT * FROM users ORDER BY name");
+    this.#putUser = db.prepare(`
+      INSERT INTO users (name, password_cleartext, password_scrypt, reply, created_at, updated_at)
+      VALUES (@name, @password_cleartext, @password_scrypt, @reply, @now, @now)
+      ON CONFLICT (name) DO UPDATE SET
+        password_cleartext = excluded.password_cleartext,
+        password_scrypt = excluded.password_scrypt,
+        reply = excluded.reply,
+        updated_at = excluded.updated_at`);
+    this.#removeUser = db.prepare("DELETE FROM users WHERE name = ?");
+
+    const tx = db.transaction((records: readonly AccountingRecord[], interval: number | null) =>
+      records.map((r) => this.#appendOne(r, interval)),
+    );
+    // IMMEDIATE: take the write lock up front, so a concurrent writer makes us wait
+    // (busy_timeout) instead of failing on a read-to-write lock upgrade.
+    this.#appendTx = (records, interval) => tx.immediate(records, interval);
+  }
+
+  /** Opens (creating file and directories if needed) and migrates the database at `file`. */
+  static open(file: string): SqliteStore {
+    const inMemory = file === ":memory:" || file === "";
+    if (!inMemory) fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    const db = new Database(file);
+    try {
+      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      const mode = db.pragma("journal_mode = WAL", { simple: true });
+      if (!inMemory && String(mode).toLowerCase() !== "wal") {
+        throw new Error(`sqlite: could not enable WAL on ${file} (journal_mode is ${String(mode)})`);
+      }
+      // FULL: in WAL mode, every commit fsyncs the WAL, so an acknowledged batch survives
+      // a power cut (NORMAL only survives a process crash).
+      db.pragma("synchronous = FULL");
+      db.pragma("foreign_keys = ON");
+      migrate(db);
+      return new SqliteStore(db);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  /** The underlying connection (tests and diagnostics; not part of the Store interface). */
+  get database(): Database.Database {
+    return this.#db;
+  }
+
+  #appendOne(r: AccountingRecord, defaultInterimInterval: number | null): AppendResult {
+    const inserted = this.#insertRecord.get({
+      dedup_key: r.dedupKey,
+      protocol: r.protocol,
+      kind: r.kind,
+      received_at: r.receivedAt,
+      event_time: r.eventTime,
+      client: r.client,
+      nas: r.nas,
+      user: r.user ?? null,
+      session_id: r.sessionId ?? null,
+      input_octets: r.inputOctets ?? null,
+      output_octets: r.outputOctets ?? null,
+      input_packets: r.inputPackets ?? null,
+      output_packets: r.outputPackets ?? null,
+      session_time: r.sessionTime ?? null,
+      terminate_cause: r.terminateCause ?? null,
+      framed_address: r.framedAddress ?? null,
+      client_address: r.clientAddress ?? null,
+      nas_port: r.nasPort ?? null,
+      attributes: JSON.stringify(r.attributes ?? []),
+    }) as { id: number } | undefined;
+
+    if (inserted === undefined) {
+      const existing = this.#findRecordByDedup.get(r.dedupKey) as { id: number; session_pk: number | null } | undefined;
+      if (existing === undefined) throw new Error(`sqlite: record ${r.dedupKey} neither inserted nor found`);
+      return { recordId: existing.id, sessionPk: existing.session_pk, duplicate: true };
+    }
+    const recordId = inserted.id;
+
+    if (r.kind === "on" || r.kind === "off") {
+      const open = this.#openSessionsOfNas.all(r.nas, r.protocol) as SessionRow[];
+      let closed = 0;
+      for (const row of open) {
+        const current = sessionState(rowToSession(row));
+        const next = closeForNas(current, r);
+        if (next === current) continue;
+        this.#updateSession.run({ id: row.id, ...sessionParams(next) });
+        closed++;
+      }
+      return { recordId, sessionPk: null, duplicate: false, closedSessions: closed };
+    }
+
+    // A session record without a session id cannot be folded; keep it, unattached.
+    if (r.sessionId === null || r.sessionId === undefined) {
+      return { recordId, sessionPk: null, duplicate: false };
+    }
+
+    const key = sessionKey(r);
+    const latest = this.#findSessionByKey.get(key) as SessionRow | undefined;
+    const latestState = latest === undefined ? null : sessionState(rowToSession(latest));
+    // A reused Acct-Session-Id after the session ended starts a new session under the same key.
+    const row = latestState !== null && startsNewSession(latestState, r) ? undefined : latest;
+    const current = row === undefined ? null : latestState;
+    const next = foldRecord(current, r, defaultInterimInterval);
+
+    let sessionPk: number;
+    if (row === undefined) {
+      const created = this.#insertSession.get({ session_key: key, ...sessionParams(next) }) as { id: number };
+      sessionPk = created.id;
+    } else {
+      sessionPk = row.id;
+      if (next !== current) this.#updateSession.run({ id: row.id, ...sessionParams(next) });
+    }
+    this.#setRecordSession.run({
+      id: recordId,
+      session_pk: sessionPk,
+      delta_input_octets: next.inputOctets - (current?.inputOctets ?? 0),
+      delta_output_octets: next.outputOctets - (current?.outputOctets ?? 0),
+      delta_session_time: next.sessionTime - (current?.sessionTime ?? 0),
+    });
+    return { recordId, sessionPk, duplicate: false };
+  }
+
+  async appendRecords(records: readonly AccountingRecord[], defaultInterimInterval: number | null): Promise<AppendResult[]> {
+    if (records.length === 0) return [];
+    // Synchronous: the transaction has committed (and fsynced) when this line returns.
+    return this.#appendTx(records, defaultInterimInterval);
+  }
+
+  async listSessions(filter: SessionFilter = {}): Promise<Session[]> {
+    const where: string[] = [];
+    const params: Record<string, string | number> = {};
+    if (filter.status !== undefined) {
+      where.push("status = @status");
+      params.status = filter.status;
+    }
+    if (filter.user !== undefined) {
+      where.push("user = @user");
+      params.user = filter.user;
+    }
+    if (filter.nas !== undefined) {
+      where.push("nas = @nas");
+      params.nas = filter.nas;
+    }
+    const limit = filter.limit ?? DEFAULT_SESSION_LIMIT;
+    if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`listSessions: bad limit ${limit}`);
+    params.limit = limit;
+    const sql =
+      "SELECT * FROM sessions" +
+      (where.length > 0 ? ` WHERE ${where.join(" AND ")}` : "") +
+      " ORDER BY updated_at DESC, id DESC LIMIT @limit";
+    let stmt = this.#listSessionsCache.get(sql);
+    if (stmt === undefined) {
+      stmt = this.#db.prepare(sql);
+      this.#listSessionsCache.set(sql, stmt);
+    }
+    return (stmt.all(params) as SessionRow[]).map(rowToSession);
+  }
+
+  async getSession(id: number): Promise<Session | null> {
+    const row = this.#getSession.get(id) as SessionRow | undefined;
+    return row === undefined ? null : rowToSession(row);
+  }
+
+  async listRecords(sessionPk: number): Promise<StoredRecord[]> {
+    return (this.#listRecords.all(sessionPk) as RecordRow[]).map(rowToRecord);
+  }
+
+  async usage(user: string, since: number | null): Promise<Usage> {
+    const params = { user, since };
+    const total = usageTotals(this.#usageTotal.get(params) as UsageRow | undefined);
+    const days: UsageDay[] = (this.#usageDays.all(params) as UsageDayRow[]).map((d) => ({
+      day: d.day,
+      ...usageTotals(d),
+    }));
+    return { user, since, ...total, days };
+  }
+
+  async getUser(name: string): Promise<StoredUser | null> {
+    const row = this.#getUser.get(name) as UserRow | undefined;
+    return row === undefined ? null : rowToUser(row);
+  }
+
+  async listUsers(): Promise<StoredUser[]> {
+    return (this.#listUsers.all() as UserRow[]).map(rowToUser);
+  }
+
+  async putUser(user: StoredUser): Promise<void> {
+    const pw = user.password;
+    const cleartext = "cleartext" in pw ? pw.cleartext : null;
+    const scrypt = "scrypt" in pw ? pw.scrypt : null;
+    if ((cleartext === null) === (scrypt === null)) {
+      throw new Error(`putUser ${user.name}: exactly one of cleartext or scrypt password is required`);
+    }
+    this.#putUser.run({
+      name: user.name,
+      password_cleartext: cleartext,
+      password_scrypt: scrypt,
+      reply: JSON.stringify(user.reply ?? {}),
+      now: Date.now(),
+    });
+  }
+
+  async removeUser(name: string): Promise<boolean> {
+    return this.#removeUser.run(name).changes > 0;
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+  }
+}

@@ -1,0 +1,72 @@
+// The Store interface: everything Tally keeps durably. SQLite is the embedded default;
+// PostgreSQL (several nodes, one database) implements the same interface later.
+// Every method that writes resolves only once the write is durable on disk.
+
+import type { AccountingRecord, StoredRecord } from "../model/record.ts";
+import type { Session, SessionStatus } from "../model/session.ts";
+
+export interface AppendResult {
+  /** Row id of the stored record (of the first copy, when this one was a duplicate). */
+  recordId: number;
+  /** Tally's id of the session the record belongs to; null for Accounting-On/Off. */
+  sessionPk: number | null;
+  /** True when the store already had this record (same dedupKey): nothing was changed. */
+  duplicate: boolean;
+  /** On/Off: how many open sessions of the NAS were closed. */
+  closedSessions?: number;
+}
+
+export interface SessionFilter {
+  status?: SessionStatus;
+  user?: string;
+  nas?: string;
+  limit?: number;
+}
+
+export interface UsageDay {
+  /** YYYY-MM-DD (UTC) */
+  day: string;
+  inputOctets: number;
+  outputOctets: number;
+  sessionTime: number;
+  sessions: number;
+}
+
+export interface Usage {
+  user: string;
+  since: number | null;
+  sessions: number;
+  inputOctets: number;
+  outputOctets: number;
+  sessionTime: number;
+  days: UsageDay[];
+}
+
+/** A user kept in the store (`tally users add`), beside those in the config file. */
+export interface StoredUser {
+  name: string;
+  /** Either a cleartext password (needed for CHAP) or an scrypt hash string, never both. */
+  password: { cleartext: string } | { scrypt: string };
+  /** Reply attributes by dictionary name, e.g. { "Session-Timeout": 3600 }. */
+  reply: Record<string, string | number>;
+}
+
+export interface Store {
+  /**
+   * Stores the records in one transaction, folding each into its session, and resolves when
+   * that transaction is durable. Results are in the order of `records`.
+   * `defaultInterimInterval` (seconds) seeds a new session's expected update interval.
+   */
+  appendRecords(records: readonly AccountingRecord[], defaultInterimInterval: number | null): Promise<AppendResult[]>;
+  listSessions(filter?: SessionFilter): Promise<Session[]>;
+  getSession(id: number): Promise<Session | null>;
+  listRecords(sessionPk: number): Promise<StoredRecord[]>;
+  /** One user's usage from the records that happened at or after `since` (ms): totals and per UTC day. */
+  usage(user: string, since: number | null): Promise<Usage>;
+  getUser(name: string): Promise<StoredUser | null>;
+  listUsers(): Promise<StoredUser[]>;
+  putUser(user: StoredUser): Promise<void>;
+  /** Resolves true when a user was removed. */
+  removeUser(name: string): Promise<boolean>;
+  close(): Promise<void>;
+}
