@@ -1,0 +1,113 @@
+// The accounting core: every transport hands its AccountingRecords here. Records that arrive
+// together are committed together (group commit): one durable transaction per batch instead of
+// one disk flush per packet. A caller's promise resolves only after its record is durable, so
+// the transport acknowledges nothing that could still be lost.
+
+import type { AccountingRecord } from "../model/record.ts";
+import type { AppendResult, Store } from "../store/store.ts";
+
+interface Pending {
+  record: AccountingRecord;
+  resolve: (r: AppendResult) => void;
+  reject: (e: unknown) => void;
+}
+
+export interface AccountingCoreOptions {
+  /** Seconds; the interim interval a new session is expected to report at. */
+  defaultInterimInterval: number;
+  /** Most records in one transaction. */
+  maxBatch: number;
+}
+
+export interface AccountingStats {
+  committed: number;
+  duplicates: number;
+  batches: number;
+  failedBatches: number;
+  largestBatch: number;
+}
+
+export class AccountingCore {
+  private queue: Pending[] = [];
+  private flushScheduled = false;
+  private inFlight: Promise<void> | null = null;
+  private closed = false;
+  readonly stats: AccountingStats = { committed: 0, duplicates: 0, batches: 0, failedBatches: 0, largestBatch: 0 };
+
+  constructor(
+    private readonly store: Store,
+    private readonly options: AccountingCoreOptions,
+    private readonly onBatchError: (error: unknown, size: number) => void = () => {},
+  ) {}
+
+  /** Resolves once the record is durably stored (or known to be a duplicate of a stored one). */
+  submit(record: AccountingRecord): Promise<AppendResult> {
+    if (this.closed) return Promise.reject(new Error("accounting core is closed"));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ record, resolve, reject });
+      this.scheduleFlush();
+    });
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.inFlight) return;
+    this.flushScheduled = true;
+    // setImmediate runs after the I/O callbacks of this loop turn: every datagram already
+    // read from the socket joins the batch.
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.inFlight = this.flush().finally(() => {
+        this.inFlight = null;
+        if (this.queue.length > 0) this.scheduleFlush();
+      });
+    });
+  }
+
+  private async flush(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.options.maxBatch);
+      this.stats.batches++;
+      this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
+      try {
+        this.settle(batch, await this.store.appendRecords(batch.map((p) => p.record), this.interval()));
+      } catch (e) {
+        this.stats.failedBatches++;
+        this.onBatchError(e, batch.length);
+        if (batch.length === 1) {
+          batch[0]!.reject(e);
+          continue;
+        }
+        // One bad record must not hold back the others (the whole transaction rolled back):
+        // commit them one by one so only the record that fails stays unacknowledged.
+        for (const p of batch) {
+          try {
+            this.settle([p], await this.store.appendRecords([p.record], this.interval()));
+          } catch (single) {
+            p.reject(single);
+          }
+        }
+      }
+    }
+  }
+
+  private interval(): number | null {
+    return this.options.defaultInterimInterval > 0 ? this.options.defaultInterimInterval : null;
+  }
+
+  private settle(batch: Pending[], results: AppendResult[]): void {
+    batch.forEach((p, i) => {
+      const r = results[i]!;
+      if (r.duplicate) this.stats.duplicates++;
+      else this.stats.committed++;
+      p.resolve(r);
+    });
+  }
+
+  /** Waits for everything queued to be committed, then refuses new records. */
+  async close(): Promise<void> {
+    while (this.queue.length > 0 || this.inFlight || this.flushScheduled) {
+      await (this.inFlight ?? new Promise((r) => setImmediate(r)));
+    }
+    this.closed = true;
+  }
+}
