@@ -1,0 +1,197 @@
+// Loads tally.yaml: parse, validate, resolve secrets from env/files and paths relative to the
+// file. Every error names the file, the key and what was expected, because an operator reads it
+// at 3 a.m. with a NAS down.
+
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { parseDocument } from "yaml";
+import type { z } from "zod";
+import { configSchema, parseAddressRange, parseListenAddress, type ConfigFile, type SecretSource } from "./schema.ts";
+
+export class ConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(`${file}: invalid configuration\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+export interface ClientConfig {
+  name: string;
+  address: { address: string; prefix: number; family: "ipv4" | "ipv6" };
+  secret: Buffer;
+  requireMessageAuthenticator: boolean;
+}
+
+export interface UserConfig {
+  name: string;
+  password: string;
+  reply: Record<string, string | number>;
+}
+
+export interface Config {
+  /** Absolute path of the file this came from. */
+  file: string;
+  store: { sqlite: string };
+  radius: {
+    auth: { host: string; port: number } | null;
+    acct: { host: string; port: number } | null;
+    dictionaries: string[];
+    receiveBuffer: number;
+    duplicateWindow: number;
+  };
+  clients: ClientConfig[];
+  users: UserConfig[];
+  accounting: ConfigFile["accounting"];
+  log: ConfigFile["log"];
+}
+
+export const DEFAULT_CONFIG_PATH = "tally.yaml";
+
+/** Where the config is: --config, else $TALLY_CONFIG, else ./tally.yaml. */
+export function configPath(explicit?: string): string {
+  return resolve(explicit ?? process.env.TALLY_CONFIG ?? DEFAULT_CONFIG_PATH);
+}
+
+function keyPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const p of path) out += typeof p === "number" ? `[${p}]` : out === "" ? String(p) : `.${String(p)}`;
+  return out === "" ? "(top level)" : out;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const where = keyPath(issue.path);
+  if (issue.code === "unrecognized_keys") {
+    return `${where}: unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+  }
+  if (issue.code === "invalid_type" && issue.message.includes("received undefined")) {
+    return `${where}: missing (expected ${issue.expected})`;
+  }
+  return `${where}: ${issue.message}`;
+}
+
+function resolveSecret(file: string, key: string, source: SecretSource, problems: string[]): string {
+  if (typeof source === "string") return source;
+  if ("env" in source) {
+    const v = process.env[source.env];
+    if (v === undefined || v === "") problems.push(`${key}: environment variable ${source.env} is not set`);
+    return v ?? "";
+  }
+  const path = isAbsolute(source.file) ? source.file : resolve(dirname(file), source.file);
+  try {
+    // A trailing newline in a secret file is an editor's, not part of the secret.
+    return readFileSync(path, "utf8").replace(/\r?\n$/, "");
+  } catch (e) {
+    problems.push(`${key}: cannot read secret file ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    return "";
+  }
+}
+
+/** Validates an already-parsed document; `file` is used for messages and relative paths. */
+export function buildConfig(file: string, doc: unknown): Config {
+  const parsed = configSchema.safeParse(doc ?? {});
+  if (!parsed.success) throw new ConfigError(file, parsed.error.issues.map(describeIssue));
+  const c = parsed.data;
+  const problems: string[] = [];
+  const baseDir = dirname(file);
+  const rel = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
+
+  const seenClients = new Set<string>();
+  const clients = c.clients.map((cl, i): ClientConfig => {
+    if (seenClients.has(cl.name)) problems.push(`clients[${i}].name: "${cl.name}" is used by an earlier client; names must be unique`);
+    seenClients.add(cl.name);
+    return {
+      name: cl.name,
+      address: parseAddressRange(cl.address)!,
+      secret: Buffer.from(resolveSecret(file, `clients[${i}].secret`, cl.secret, problems), "utf8"),
+      requireMessageAuthenticator: cl.requireMessageAuthenticator,
+    };
+  });
+  const seenUsers = new Set<string>();
+  const users = c.users.map((u, i): UserConfig => {
+    if (seenUsers.has(u.name)) problems.push(`users[${i}].name: "${u.name}" is defined twice`);
+    seenUsers.add(u.name);
+    return { name: u.name, password: resolveSecret(file, `users[${i}].password`, u.password, problems), reply: u.reply };
+  });
+  if (problems.length > 0) throw new ConfigError(file, problems);
+
+  return {
+    file,
+    store: { sqlite: rel(c.store.sqlite) },
+    radius: {
+      auth: c.radius.auth === null ? null : parseListenAddress(c.radius.auth),
+      acct: c.radius.acct === null ? null : parseListenAddress(c.radius.acct),
+      dictionaries: c.radius.dictionaries.map(rel),
+      receiveBuffer: c.radius.receiveBuffer,
+      duplicateWindow: c.radius.duplicateWindow,
+    },
+    clients,
+    users,
+    accounting: c.accounting,
+    log: c.log,
+  };
+}
+
+export function parseConfigText(file: string, text: string): Config {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => {
+        const pos = e.linePos?.[0];
+        return `${pos ? `line ${pos.line}, column ${pos.col}: ` : ""}YAML syntax: ${e.message.split("\n")[0]}`;
+      }),
+    );
+  }
+  return buildConfig(file, doc.toJS());
+}
+
+export function loadConfig(path: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new ConfigError(path, [`cannot read the file: ${(e as NodeJS.ErrnoException).code ?? String(e)}`]);
+  }
+  return parseConfigText(path, text);
+}
+
+export const EXAMPLE_CONFIG = `# Tally configuration (written by \`tally serve\` because none existed).
+# Every key is described in docs/configuration.md.
+
+store:
+  sqlite: ./tally.db            # the embedded store; relative paths are relative to this file
+
+radius:
+  auth: "127.0.0.1:1812"        # null disables a listener
+  acct: "127.0.0.1:1813"
+  # dictionaries: [/usr/share/freeradius/dictionary]   # extra FreeRADIUS dictionaries
+
+clients:                        # the NASes allowed to talk to Tally
+  - name: lab
+    address: 127.0.0.0/8        # an address or CIDR block
+    secret: testing123          # or { env: NAME } or { file: PATH }
+    requireMessageAuthenticator: false
+
+users:
+  - name: alice
+    password: alicepass         # or { env: NAME } or { file: PATH }
+    reply:
+      Acct-Interim-Interval: 60
+      Session-Timeout: 3600
+
+accounting:
+  defaultInterimInterval: 300   # seconds, when a user's reply sets none
+
+log:
+  level: info
+`;
+
+/** Writes the example config at `path` when no file is there; says whether it did. */
+export function writeExampleConfigIfMissing(path: string): boolean {
+  if (existsSync(path)) return false;
+  writeFileSync(path, EXAMPLE_CONFIG, { mode: 0o600, flag: "wx" });
+  return true;
+}

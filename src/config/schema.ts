@@ -1,0 +1,107 @@
+// The shape of tally.yaml, validated with zod. Later issues extend it (tacacs, plugins,
+// openvpn, http); every key documented in docs/configuration.md.
+
+import { isIP } from "node:net";
+import { z } from "zod";
+
+/** A secret or password: inline, or read from an environment variable or a file at start. */
+export const secretSource = z.union(
+  [
+    z.string().min(1, "expected a non-empty string"),
+    z.strictObject({ env: z.string().min(1) }),
+    z.strictObject({ file: z.string().min(1) }),
+  ],
+  { error: "expected a string, { env: NAME } or { file: PATH }" },
+);
+export type SecretSource = z.infer<typeof secretSource>;
+
+/** "host:port" with an IPv4 address or a bracketed IPv6 address, e.g. "127.0.0.1:1812", "[::1]:1812". */
+export const listenAddress = z.string().refine((s) => parseListenAddress(s) !== null, {
+  error: 'expected "ADDRESS:PORT", e.g. "127.0.0.1:1812" or "[::1]:1812"',
+});
+
+export function parseListenAddress(s: string): { host: string; port: number } | null {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+)):(\d{1,5})$/.exec(s);
+  if (!m) return null;
+  const host = (m[1] ?? m[2])!;
+  const port = Number(m[3]);
+  if (isIP(host) === 0 || port < 0 || port > 65535) return null;
+  return { host, port };
+}
+
+/** An address or CIDR block: "127.0.0.1", "10.0.0.0/8", "::1", "2001:db8::/32". */
+export const addressRange = z.string().refine((s) => parseAddressRange(s) !== null, {
+  error: 'expected an IP address or CIDR block, e.g. "192.0.2.10" or "10.0.0.0/8"',
+});
+
+export function parseAddressRange(s: string): { address: string; prefix: number; family: "ipv4" | "ipv6" } | null {
+  const [address, prefixText, ...rest] = s.split("/");
+  if (address === undefined || rest.length > 0) return null;
+  const v = isIP(address);
+  if (v === 0) return null;
+  const family = v === 4 ? "ipv4" : "ipv6";
+  const max = v === 4 ? 32 : 128;
+  if (prefixText === undefined) return { address, prefix: max, family };
+  if (!/^\d{1,3}$/.test(prefixText)) return null;
+  const prefix = Number(prefixText);
+  return prefix <= max ? { address, prefix, family } : null;
+}
+
+const replyValue = z.union([z.string(), z.number()], { error: "expected a string or a number" });
+
+export const clientSchema = z.strictObject({
+  name: z.string().min(1, "expected a non-empty name"),
+  address: addressRange,
+  secret: secretSource,
+  /** Refuse Access-Requests without a valid Message-Authenticator (BlastRADIUS, CVE-2024-3596). */
+  requireMessageAuthenticator: z.boolean({ error: "expected true or false" }).default(false),
+});
+
+export const userSchema = z.strictObject({
+  name: z.string().min(1, "expected a non-empty name"),
+  password: secretSource,
+  reply: z.record(z.string(), replyValue).default({}),
+});
+
+export const storeSchema = z.strictObject({
+  sqlite: z.string().min(1, "expected a file path"),
+});
+
+export const configSchema = z.strictObject({
+  store: storeSchema.default({ sqlite: "./tally.db" }),
+  radius: z
+    .strictObject({
+      auth: listenAddress.nullable().default("127.0.0.1:1812"),
+      acct: listenAddress.nullable().default("127.0.0.1:1813"),
+      /** Extra FreeRADIUS-format dictionaries loaded over the built-in one. */
+      dictionaries: z.array(z.string().min(1)).default([]),
+      /** Bytes of kernel receive buffer for each UDP socket; bursts overflow the default. */
+      receiveBuffer: z.number().int().min(65536).default(4 * 1024 * 1024),
+      /** Seconds a response stays cached to answer retransmissions (RFC 5080 section 2.2.2). */
+      duplicateWindow: z.number().int().min(1).max(600).default(30),
+    })
+    .default({
+      auth: "127.0.0.1:1812",
+      acct: "127.0.0.1:1813",
+      dictionaries: [],
+      receiveBuffer: 4 * 1024 * 1024,
+      duplicateWindow: 30,
+    }),
+  clients: z.array(clientSchema).default([]),
+  users: z.array(userSchema).default([]),
+  accounting: z
+    .strictObject({
+      /** Seconds; sent as Acct-Interim-Interval when a user's reply has none. 0 disables. */
+      defaultInterimInterval: z.number().int().min(0).max(86400 * 7).default(300),
+      /** Most records committed in one transaction. */
+      maxBatch: z.number().int().min(1).max(100000).default(1000),
+    })
+    .default({ defaultInterimInterval: 300, maxBatch: 1000 }),
+  log: z
+    .strictObject({
+      level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    })
+    .default({ level: "info" }),
+});
+
+export type ConfigFile = z.infer<typeof configSchema>;

@@ -1,0 +1,102 @@
+// Config loading: defaults, secrets from env and files, and errors that name the file, the key
+// and what was expected.
+
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { ConfigError, EXAMPLE_CONFIG, parseConfigText } from "../../src/config/load.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "tally-config-"));
+const file = join(dir, "tally.yaml");
+
+function problems(text: string): string[] {
+  try {
+    parseConfigText(file, text);
+  } catch (e) {
+    assert.ok(e instanceof ConfigError, String(e));
+    assert.ok(e.message.startsWith(`${file}: invalid configuration`), e.message);
+    return e.problems;
+  }
+  assert.fail("expected a ConfigError");
+}
+
+describe("config", () => {
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("the example config is valid and has the documented shape", () => {
+    const c = parseConfigText(file, EXAMPLE_CONFIG);
+    assert.equal(c.store.sqlite, join(dir, "tally.db"), "relative to the config file");
+    assert.deepEqual(c.radius.auth, { host: "127.0.0.1", port: 1812 });
+    assert.deepEqual(c.radius.acct, { host: "127.0.0.1", port: 1813 });
+    assert.equal(c.clients[0]!.secret.toString(), "testing123");
+    assert.deepEqual(c.clients[0]!.address, { address: "127.0.0.0", prefix: 8, family: "ipv4" });
+    assert.deepEqual(c.users[0]!.reply, { "Acct-Interim-Interval": 60, "Session-Timeout": 3600 });
+    assert.equal(c.accounting.defaultInterimInterval, 300);
+  });
+
+  it("an empty file gets the embedded defaults", () => {
+    const c = parseConfigText(file, "");
+    assert.deepEqual(c.radius.auth, { host: "127.0.0.1", port: 1812 });
+    assert.deepEqual(c.clients, []);
+  });
+
+  it("secrets from { env } and { file }", () => {
+    process.env.TALLY_TEST_SECRET = "from-env";
+    writeFileSync(join(dir, "secret.txt"), "from-file\n");
+    const c = parseConfigText(
+      file,
+      `clients:
+  - { name: a, address: 10.0.0.0/8, secret: { env: TALLY_TEST_SECRET } }
+  - { name: b, address: "::1", secret: { file: secret.txt } }
+users:
+  - { name: u, password: { env: TALLY_TEST_SECRET } }
+`,
+    );
+    assert.equal(c.clients[0]!.secret.toString(), "from-env");
+    assert.equal(c.clients[1]!.secret.toString(), "from-file", "trailing newline dropped");
+    assert.equal(c.clients[1]!.address.family, "ipv6");
+    assert.equal(c.users[0]!.password, "from-env");
+  });
+
+  it("names the key and what was expected", () => {
+    assert.deepEqual(problems("clients:\n  - { name: a, address: 10.0.0.0/33, secret: s }\n"), [
+      'clients[0].address: expected an IP address or CIDR block, e.g. "192.0.2.10" or "10.0.0.0/8"',
+    ]);
+    assert.deepEqual(problems('radius: { auth: "localhost" }\n'), [
+      'radius.auth: expected "ADDRESS:PORT", e.g. "127.0.0.1:1812" or "[::1]:1812"',
+    ]);
+    assert.deepEqual(problems("clients:\n  - { name: a, address: 10.0.0.1, secret: 5 }\n"), [
+      "clients[0].secret: expected a string, { env: NAME } or { file: PATH }",
+    ]);
+    const p = problems("clients:\n  - { name: a, address: 10.0.0.1 }\n");
+    assert.equal(p.length, 1);
+    assert.match(p[0]!, /^clients\[0\]\.secret: /);
+    assert.deepEqual(problems("stroe: {}\n"), ['(top level): unknown key "stroe"']);
+    assert.match(problems("accounting: { defaultInterimInterval: -1 }\n")[0]!, /^accounting\.defaultInterimInterval: /);
+  });
+
+  it("names a missing env variable or secret file", () => {
+    delete process.env.TALLY_TEST_MISSING;
+    assert.deepEqual(problems("clients:\n  - { name: a, address: 10.0.0.1, secret: { env: TALLY_TEST_MISSING } }\n"), [
+      "clients[0].secret: environment variable TALLY_TEST_MISSING is not set",
+    ]);
+    const p = problems("users:\n  - { name: a, password: { file: nope.txt } }\n");
+    assert.match(p[0]!, /^users\[0\]\.password: cannot read secret file .*nope\.txt: ENOENT$/);
+  });
+
+  it("refuses duplicate client and user names", () => {
+    const p = problems(
+      "clients:\n  - { name: a, address: 10.0.0.1, secret: s }\n  - { name: a, address: 10.0.0.2, secret: s }\nusers:\n  - { name: u, password: p }\n  - { name: u, password: q }\n",
+    );
+    assert.equal(p.length, 2);
+    assert.match(p[0]!, /^clients\[1\]\.name: "a" is used by an earlier client/);
+    assert.match(p[1]!, /^users\[1\]\.name: "u" is defined twice/);
+  });
+
+  it("reports YAML syntax errors with a line number", () => {
+    const p = problems("clients:\n  - { name: a\n");
+    assert.match(p[0]!, /^line \d+, column \d+: YAML syntax: /);
+  });
+});
