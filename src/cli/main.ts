@@ -1,0 +1,21 @@
+// The `tally` command line: one file per command, registered here.
+
+import { Command } from "commander";
+import { register as registerConfig } from "./config.ts";
+import { register as registerRadius } from "./radius.ts";
+import { register as registerRecords } from "./records.ts";
+import { register as registerServe } from "./serve.ts";
+import { register as registerSessions } from "./sessions.ts";
+import { register as registerUsage } from "./usage.ts";
+import { register as registerUsers } from "./users.ts";
+
+const program = new Command("tally")
+  .description("Tally: RADIUS AAA server with durable accounting")
+  .option("-c, --config <path>", "configuration file (default: $TALLY_CONFIG or ./tally.yaml)")
+  .showHelpAfterError();
+
+for (const register of [registerServe, registerSessions, registerUsage, registerRecords, registerUsers, registerRadius, registerConfig]) {
+  register(program);
+}
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,35 @@
+// `tally serve`: run the servers until SIGINT/SIGTERM. Writes an example config first when
+// none exists, so a fresh install starts with one command.
+
+import type { Command } from "commander";
+import { configPath, loadConfig, writeExampleConfigIfMissing } from "../config/load.ts";
+import { createLogger } from "../log.ts";
+import { startTally } from "../server/app.ts";
+import { action, type GlobalOptions } from "./common.ts";
+
+export function register(program: Command): void {
+  program
+    .command("serve")
+    .description("run the RADIUS server (writes an example tally.yaml first if none exists)")
+    .action(
+      action(async () => {
+        const opts = program.opts<GlobalOptions>();
+        const path = configPath(opts.config);
+        if (writeExampleConfigIfMissing(path)) process.stderr.write(`tally: wrote an example configuration to ${path}\n`);
+        const config = loadConfig(path);
+        const logger = createLogger(config.log.level);
+        const tally = await startTally(config, logger);
+        logger.info({ config: path, store: config.store.sqlite }, "Tally is running");
+        await new Promise<void>((resolve) => {
+          const stop = (signal: string) => {
+            logger.info({ signal }, "stopping");
+            resolve();
+          };
+          process.once("SIGINT", stop);
+          process.once("SIGTERM", stop);
+        });
+        await tally.stop();
+        logger.info("stopped");
+      }),
+    );
+}

@@ -1,0 +1,27 @@
+// Why the RADIUS server drops a packet without answering: a closed list, one text each,
+// counted per reason (and exported as metrics later). RFC 2865 section 3 and RFC 5080 say to
+// drop silently rather than answer anything that cannot be trusted.
+
+import type { PacketDecodeFailure } from "./packet.ts";
+
+export const dropReasonText = {
+  "unknown-client": "source address is not a configured client",
+  "too-short": "datagram shorter than the 20-octet header",
+  "length-too-short": "Length field below 20",
+  "length-too-long": "Length field above 4096",
+  "length-exceeds-datagram": "Length field larger than the datagram",
+  "attribute-truncated": "an attribute runs past the packet end",
+  "attribute-length-invalid": "an attribute has a length below 2",
+  "unknown-code": "unknown packet code",
+  "unexpected-code": "packet code not accepted on this port",
+  "bad-authenticator": "Request Authenticator does not match the shared secret",
+  "bad-message-authenticator": "Message-Authenticator is invalid",
+  "missing-message-authenticator": "Message-Authenticator required but absent",
+  "missing-status-type": "Accounting-Request without Acct-Status-Type",
+  "unsupported-status-type": "Acct-Status-Type Tally does not account",
+  "missing-session-id": "session record without Acct-Session-Id",
+  "store-failed": "the store could not commit the record; the NAS will retransmit",
+  "duplicate-in-progress": "retransmission of a request still being processed",
+} as const satisfies Record<PacketDecodeFailure | string, string>;
+
+export type DropReason = keyof typeof dropReasonText;

@@ -1,0 +1,217 @@
+// The RADIUS UDP listeners (authentication 1812, accounting 1813): source check, decode,
+// authenticity checks, duplicate detection (RFC 5080 section 2.2.2), then hand-off to access
+// decisions or the accounting core. Every drop is counted by reason and logged once.
+
+import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
+import type { AddressInfo } from "node:net";
+import { isIPv6 } from "node:net";
+import type { Logger } from "pino";
+import type { AccountingCore } from "../accounting/core.ts";
+import type { UserDirectory } from "../auth/users.ts";
+import { decideAccess } from "./access.ts";
+import { normaliseAddress, type ClientTable, type RadiusClient } from "./clients.ts";
+import { PacketCode, packetCodeName } from "./constants.ts";
+import { checkMessageAuthenticator, verifyAccountingRequest } from "./crypto.ts";
+import type { Dictionary } from "./dictionary.ts";
+import { dropReasonText, type DropReason } from "./drops.ts";
+import { buildResponse } from "./message.ts";
+import { decodePacket, type RadiusPacket } from "./packet.ts";
+import { recordFromAccountingRequest } from "./to-record.ts";
+
+export interface RadiusServerOptions {
+  auth: { host: string; port: number } | null;
+  acct: { host: string; port: number } | null;
+  receiveBuffer: number;
+  /** Seconds a response is kept to answer retransmissions. */
+  duplicateWindow: number;
+  defaultInterimInterval: number;
+}
+
+export interface RadiusServerDeps {
+  clients: ClientTable;
+  dictionary: Dictionary;
+  users: UserDirectory;
+  accounting: AccountingCore;
+  logger: Logger;
+}
+
+type Port = "auth" | "acct";
+
+type CacheEntry = { state: "pending" } | { state: "done"; response: Buffer; expires: number };
+
+/** Bound on remembered responses, so a flood of distinct requests cannot grow memory without limit. */
+const MAX_CACHE_ENTRIES = 200_000;
+
+export interface RadiusCounters {
+  requests: Record<string, number>;
+  responses: Record<string, number>;
+  retransmissions: number;
+  drops: Partial<Record<DropReason, number>>;
+}
+
+export class RadiusServer {
+  private sockets: Partial<Record<Port, Socket>> = {};
+  private readonly cache = new Map<string, CacheEntry>();
+  private sweepTimer: NodeJS.Timeout | null = null;
+  readonly counters: RadiusCounters = { requests: {}, responses: {}, retransmissions: 0, drops: {} };
+
+  constructor(
+    private readonly options: RadiusServerOptions,
+    private readonly deps: RadiusServerDeps,
+  ) {}
+
+  async start(): Promise<Partial<Record<Port, AddressInfo>>> {
+    const bound: Partial<Record<Port, AddressInfo>> = {};
+    for (const port of ["auth", "acct"] as const) {
+      const where = this.options[port];
+      if (where === null) continue;
+      const socket = createSocket({ type: isIPv6(where.host) ? "udp6" : "udp4", recvBufferSize: this.options.receiveBuffer });
+      socket.on("message", (msg, rinfo) => this.onMessage(port, socket, msg, rinfo));
+      socket.on("error", (err) => this.deps.logger.error({ err, port }, "RADIUS socket error"));
+      await new Promise<void>((resolve, reject) => {
+        socket.once("error", reject);
+        socket.bind(where.port, where.host, () => {
+          socket.off("error", reject);
+          resolve();
+        });
+      });
+      this.sockets[port] = socket;
+      bound[port] = socket.address();
+      this.deps.logger.info({ port, address: `${where.host}:${socket.address().port}` }, `RADIUS ${port} listening`);
+    }
+    this.sweepTimer = setInterval(() => this.sweepCache(), 5000);
+    this.sweepTimer.unref();
+    return bound;
+  }
+
+  async stop(): Promise<void> {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    await Promise.all(
+      Object.values(this.sockets).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
+    );
+    this.sockets = {};
+  }
+
+  private drop(reason: DropReason, rinfo: RemoteInfo, extra: Record<string, unknown> = {}): void {
+    this.counters.drops[reason] = (this.counters.drops[reason] ?? 0) + 1;
+    this.deps.logger.warn({ reason, source: `${rinfo.address}:${rinfo.port}`, ...extra }, `dropped RADIUS packet: ${dropReasonText[reason]}`);
+  }
+
+  private sweepCache(): void {
+    const now = Date.now();
+    for (const [key, entry] of this.cache) {
+      if (entry.state === "done" && entry.expires <= now) this.cache.delete(key);
+    }
+  }
+
+  private onMessage(port: Port, socket: Socket, msg: Buffer, rinfo: RemoteInfo): void {
+    // Source check before anything else: unknown sources cost no cryptography.
+    const client = this.deps.clients.find(rinfo.address);
+    if (client === undefined) return this.drop("unknown-client", rinfo);
+    const decoded = decodePacket(msg);
+    if (!decoded.ok) return this.drop(decoded.reason, rinfo, { client: client.name, offset: decoded.offset });
+    const packet = decoded.packet;
+    const raw = msg.subarray(0, msg.readUInt16BE(2));
+    const codeName = packetCodeName(packet.code);
+    this.counters.requests[codeName] = (this.counters.requests[codeName] ?? 0) + 1;
+
+    if (packet.code === PacketCode.StatusServer) return this.onStatusServer(port, socket, packet, raw, client, rinfo);
+    const expected = port === "auth" ? PacketCode.AccessRequest : PacketCode.AccountingRequest;
+    if (packet.code !== expected) return this.drop("unexpected-code", rinfo, { client: client.name, code: codeName });
+
+    if (port === "acct" && !verifyAccountingRequest(raw, client.secret)) {
+      return this.drop("bad-authenticator", rinfo, { client: client.name });
+    }
+    const ma = checkMessageAuthenticator(raw, client.secret);
+    if (ma === "invalid") return this.drop("bad-message-authenticator", rinfo, { client: client.name });
+    if (ma === "absent" && port === "auth" && client.requireMessageAuthenticator) {
+      return this.drop("missing-message-authenticator", rinfo, { client: client.name });
+    }
+
+    // Duplicate detection keys on the source address, not the port: some NASes
+    // (OpenVPN's radiusplugin) retransmit from a new source port with the same identifier.
+    const key = `${normaliseAddress(rinfo.address)}|${packet.code}|${packet.identifier}|${packet.authenticator.toString("hex")}`;
+    const cached = this.cache.get(key);
+    if (cached !== undefined) {
+      this.counters.retransmissions++;
+      if (cached.state === "done") {
+        this.send(socket, cached.response, rinfo);
+      } else {
+        this.drop("duplicate-in-progress", rinfo, { client: client.name, identifier: packet.identifier });
+      }
+      return;
+    }
+    if (this.cache.size >= MAX_CACHE_ENTRIES) {
+      const oldest = this.cache.keys().next().value;
+      if (oldest !== undefined) this.cache.delete(oldest);
+    }
+    this.cache.set(key, { state: "pending" });
+
+    const work = port === "auth" ? this.onAccessRequest(packet, client) : this.onAccountingRequest(packet, client, rinfo);
+    work.then(
+      (response) => {
+        if (response === null) {
+          this.cache.delete(key);
+          return;
+        }
+        this.cache.set(key, { state: "done", response, expires: Date.now() + this.options.duplicateWindow * 1000 });
+        this.send(socket, response, rinfo);
+      },
+      (err: unknown) => {
+        this.cache.delete(key);
+        this.deps.logger.error({ err, client: client.name }, "RADIUS request failed");
+      },
+    );
+  }
+
+  private send(socket: Socket, response: Buffer, rinfo: RemoteInfo): void {
+    const codeName = packetCodeName(response[0]!);
+    this.counters.responses[codeName] = (this.counters.responses[codeName] ?? 0) + 1;
+    socket.send(response, rinfo.port, rinfo.address, (err) => {
+      if (err) this.deps.logger.warn({ err, destination: `${rinfo.address}:${rinfo.port}` }, "RADIUS send failed");
+    });
+  }
+
+  private async onAccessRequest(packet: RadiusPacket, client: RadiusClient): Promise<Buffer> {
+    const decision = await decideAccess(packet, {
+      users: this.deps.users,
+      dictionary: this.deps.dictionary,
+      secret: client.secret,
+      defaultInterimInterval: this.options.defaultInterimInterval,
+    });
+    this.deps.logger.info(
+      { client: client.name, user: decision.user, method: decision.method, result: packetCodeName(decision.code), reason: decision.reason },
+      "access request",
+    );
+    return buildResponse(packet, decision.code, decision.attributes, client.secret);
+  }
+
+  /** Resolves to the Accounting-Response once the record is durable, or null to stay silent. */
+  private async onAccountingRequest(packet: RadiusPacket, client: RadiusClient, rinfo: RemoteInfo): Promise<Buffer | null> {
+    const result = recordFromAccountingRequest(packet, {
+      client: client.name,
+      sourceAddress: normaliseAddress(rinfo.address),
+      receivedAt: Date.now(),
+      dictionary: this.deps.dictionary,
+    });
+    if (!result.ok) {
+      this.drop(result.reason, rinfo, { client: client.name, identifier: packet.identifier });
+      return null;
+    }
+    try {
+      await this.deps.accounting.submit(result.record);
+    } catch (err) {
+      this.drop("store-failed", rinfo, { client: client.name, err: String(err) });
+      return null;
+    }
+    return buildResponse(packet, PacketCode.AccountingResponse, [], client.secret, { messageAuthenticator: false });
+  }
+
+  private onStatusServer(port: Port, socket: Socket, packet: RadiusPacket, raw: Buffer, client: RadiusClient, rinfo: RemoteInfo): void {
+    // RFC 5997 section 3: Status-Server must carry a valid Message-Authenticator.
+    const ma = checkMessageAuthenticator(raw, client.secret);
+    if (ma !== "valid") return this.drop(ma === "absent" ? "missing-message-authenticator" : "bad-message-authenticator", rinfo, { client: client.name });
+    const code = port === "auth" ? PacketCode.AccessAccept : PacketCode.AccountingResponse;
+    this.send(socket, buildResponse(packet, code, [], client.secret), rinfo);
+  }
+}

@@ -1,0 +1,166 @@
+// Test harness for interop tests: runs the real `tally` CLI as a child process on a private
+// config (ephemeral loopback ports, a temp SQLite file) and runs real third-party peers
+// (radclient, pyrad) against it. Only processes started here are ever killed, by PID.
+
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+
+const execFileAsync = promisify(execFile);
+export const repoRoot = resolve(import.meta.dirname, "../..");
+const cliEntry = join(repoRoot, "src/cli/main.ts");
+
+export const SECRET = "testing123";
+
+export const BASE_CONFIG = {
+  store: { sqlite: "./tally.db" },
+  radius: { auth: "127.0.0.1:0", acct: "127.0.0.1:0" },
+  clients: [{ name: "lab", address: "127.0.0.0/8", secret: SECRET }],
+  users: [{ name: "alice", password: "alicepass", reply: { "Acct-Interim-Interval": 60, "Session-Timeout": 3600 } }],
+  accounting: { defaultInterimInterval: 300 },
+  log: { level: "info" },
+};
+
+export interface TallyProcess {
+  dir: string;
+  configPath: string;
+  child: ChildProcess;
+  authPort: number;
+  acctPort: number;
+  /** Every log line the process wrote, parsed. */
+  logs: Record<string, unknown>[];
+  /** Runs `tally <args>` against the same config; resolves with stdout. */
+  cli(args: string[]): Promise<string>;
+  /** Stops with SIGTERM and waits; keeps the directory for inspection until cleanup(). */
+  stop(): Promise<void>;
+  kill9(): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+export function makeTempDir(prefix = "tally-test-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export async function runCli(configPath: string, args: string[], input?: string): Promise<{ stdout: string; stderr: string; code: number }> {
+  return new Promise((resolveRun) => {
+    const child = execFile(
+      process.execPath,
+      ["--import", "tsx", cliEntry, "--config", configPath, ...args],
+      { cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
+        resolveRun({ stdout, stderr, code });
+      },
+    );
+    if (input !== undefined) child.stdin?.end(input);
+    else child.stdin?.end();
+  });
+}
+
+/** Starts `tally serve` on `config` (object written as YAML-compatible JSON) in a fresh directory. */
+export async function startTally(config: object = BASE_CONFIG, dir = makeTempDir()): Promise<TallyProcess> {
+  const configPath = join(dir, "tally.yaml");
+  writeFileSync(configPath, JSON.stringify(config, null, 2));
+  const child = spawn(process.execPath, ["--import", "tsx", cliEntry, "--config", configPath, "serve"], {
+    cwd: repoRoot,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const logs: Record<string, unknown>[] = [];
+  let stderrText = "";
+  const ports: { auth?: number; acct?: number } = {};
+  const ready = new Promise<void>((resolveReady, reject) => {
+    let buffered = "";
+    child.stderr!.on("data", (chunk: Buffer) => {
+      stderrText += chunk.toString();
+      buffered += chunk.toString();
+      let nl: number;
+      while ((nl = buffered.indexOf("\n")) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        let entry: Record<string, unknown>;
+        try {
+          entry = JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          continue;
+        }
+        logs.push(entry);
+        if (typeof entry.address === "string" && (entry.port === "auth" || entry.port === "acct")) {
+          ports[entry.port] = Number(entry.address.split(":").pop());
+        }
+        if (entry.msg === "Tally is running") resolveReady();
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`tally serve exited with ${code} before it was ready:\n${stderrText}`)));
+    setTimeout(() => reject(new Error(`tally serve not ready after 20 s:\n${stderrText}`)), 20_000).unref();
+  });
+  await ready;
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    await exited;
+  };
+  return {
+    dir,
+    configPath,
+    child,
+    authPort: ports.auth ?? 0,
+    acctPort: ports.acct ?? 0,
+    logs,
+    async cli(args) {
+      const r = await runCli(configPath, args);
+      if (r.code !== 0) throw new Error(`tally ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
+      return r.stdout;
+    },
+    stop,
+    async kill9() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      await exited;
+    },
+    async cleanup() {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface RadclientResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+/** Runs Debian's radclient with `input` as its packet file (blank lines separate packets). */
+export async function radclient(
+  server: string,
+  command: "auth" | "acct" | "status",
+  input: string,
+  extraArgs: string[] = [],
+  secret = SECRET,
+): Promise<RadclientResult> {
+  const dir = makeTempDir("tally-radclient-");
+  const file = join(dir, "packets");
+  writeFileSync(file, input);
+  try {
+    const { stdout, stderr } = await execFileAsync("radclient", ["-x", "-t", "2", "-r", "1", ...extraArgs, "-f", file, server, command, secret], {
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return { stdout, stderr, code: 0 };
+  } catch (e) {
+    const err = e as { stdout?: string; stderr?: string; code?: number };
+    return { stdout: err.stdout ?? "", stderr: err.stderr ?? "", code: typeof err.code === "number" ? err.code : 1 };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs a Python script with Debian's python3 (where python3-pyrad is installed). */
+export async function python(script: string, args: string[]): Promise<string> {
+  const { stdout } = await execFileAsync("/usr/bin/python3", [script, ...args], { maxBuffer: 16 * 1024 * 1024 });
+  return stdout;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

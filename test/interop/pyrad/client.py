@@ -1,0 +1,136 @@
+#!/usr/bin/python3
+"""pyrad (python3-pyrad) as a RADIUS client for Tally's interop tests.
+
+pyrad 2.1 (Debian 12) builds and parses the packets; it predates Message-Authenticator
+support, so this script adds that attribute itself as RFC 3579 section 3.2 describes.
+
+  auth-ma HOST PORT SECRET USER PASSWORD     -> JSON {code, replyMessageAuthenticatorValid, attributes}
+  retransmit HOST PORT SECRET SESSION N      -> JSON {responses}  (one datagram sent N times)
+  burst HOST PORT SECRET PREFIX N            -> JSON {acknowledged: [session ids]}
+"""
+import hashlib, hmac, json, os, select, socket, sys, time
+import pyrad.packet
+from pyrad.dictionary import Dictionary
+
+DICT = Dictionary(os.path.join(os.path.dirname(os.path.abspath(__file__)), "dictionary"))
+
+
+def add_message_authenticator(raw, secret):
+    # Message-Authenticator was appended last with 16 zero octets; HMAC-MD5 over the whole packet.
+    assert raw[-18] == 80 and raw[-17] == 18
+    mac = hmac.new(secret, raw, hashlib.md5).digest()
+    return raw[:-16] + mac
+
+
+def check_reply_ma(reply_raw, request_auth, secret):
+    i = 20
+    while i < len(reply_raw):
+        t, l = reply_raw[i], reply_raw[i + 1]
+        if t == 80:
+            zeroed = reply_raw[:4] + request_auth + reply_raw[20:i + 2] + b"\x00" * 16 + reply_raw[i + 18:]
+            return hmac.compare_digest(hmac.new(secret, zeroed, hashlib.md5).digest(), reply_raw[i + 2:i + 18])
+        i += l
+    return None
+
+
+def exchange(sock, addr, raw, timeout=2.0):
+    sock.sendto(raw, addr)
+    r, _, _ = select.select([sock], [], [], timeout)
+    return sock.recv(4096) if r else None
+
+
+def auth_ma(host, port, secret, user, password):
+    req = pyrad.packet.AuthPacket(code=pyrad.packet.AccessRequest, secret=secret, dict=DICT)
+    req["User-Name"] = user
+    req["User-Password"] = req.PwCrypt(password)
+    req["NAS-Identifier"] = "pyrad"
+    req.AddAttribute("Message-Authenticator", b"\x00" * 16)
+    raw = add_message_authenticator(req.RequestPacket(), secret)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    data = exchange(sock, (host, port), raw)
+    if data is None:
+        return {"code": None}
+    reply = pyrad.packet.Packet(packet=data, secret=secret, dict=DICT)
+    ok = req.VerifyReply(reply, data)
+    return {
+        "code": reply.code,
+        "responseAuthenticatorValid": bool(ok),
+        "replyMessageAuthenticatorValid": check_reply_ma(data, req.authenticator, secret),
+        "attributes": {k: [v if isinstance(v, (int, str)) else v.hex() for v in reply[k]] for k in reply.keys() if k != "Message-Authenticator"},
+    }
+
+
+def acct_packet(secret, session, status, extra=None):
+    req = pyrad.packet.AcctPacket(code=pyrad.packet.AccountingRequest, secret=secret, dict=DICT)
+    req["User-Name"] = "alice"
+    req["NAS-Identifier"] = "pyrad"
+    req["Acct-Session-Id"] = session
+    req["Acct-Status-Type"] = status
+    for k, v in (extra or {}).items():
+        req[k] = v
+    return req
+
+
+def retransmit(host, port, secret, session, n):
+    req = acct_packet(secret, session, "Start")
+    raw = req.RequestPacket()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    responses = 0
+    for _ in range(n):
+        data = exchange(sock, (host, port), raw)
+        if data is not None and req.VerifyReply(pyrad.packet.Packet(packet=data, secret=secret, dict=DICT), data):
+            responses += 1
+    return {"responses": responses}
+
+
+def burst(host, port, secret, prefix, n):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    pending = {}
+    for i in range(n):
+        req = acct_packet(secret, "%s-%d" % (prefix, i), "Start", {"Acct-Delay-Time": 0})
+        req.id = i % 256
+        pending[i] = (req, req.RequestPacket())
+    acked = []
+    # Identifiers repeat every 256 requests, so send in windows of at most 256 outstanding.
+    ids = list(pending)
+    while ids:
+        window, ids = ids[:256], ids[256:]
+        outstanding = {pending[i][0].id: i for i in window}
+        for attempt in range(5):
+            for i in outstanding.values():
+                sock.sendto(pending[i][1], (host, port))
+            deadline = time.time() + 1.0
+            while outstanding and time.time() < deadline:
+                r, _, _ = select.select([sock], [], [], max(0, deadline - time.time()))
+                if not r:
+                    break
+                data = sock.recv(4096)
+                i = outstanding.get(data[1])
+                if i is None:
+                    continue
+                req = pending[i][0]
+                if req.VerifyReply(pyrad.packet.Packet(packet=data, secret=secret, dict=DICT), data):
+                    acked.append(req["Acct-Session-Id"][0])
+                    del outstanding[data[1]]
+            if not outstanding:
+                break
+    return {"acknowledged": acked}
+
+
+def main():
+    mode = sys.argv[1]
+    host, port, secret = sys.argv[2], int(sys.argv[3]), sys.argv[4].encode()
+    if mode == "auth-ma":
+        out = auth_ma(host, port, secret, sys.argv[5], sys.argv[6])
+    elif mode == "retransmit":
+        out = retransmit(host, port, secret, sys.argv[5], int(sys.argv[6]))
+    elif mode == "burst":
+        out = burst(host, port, secret, sys.argv[5], int(sys.argv[6]))
+    else:
+        raise SystemExit("unknown mode " + mode)
+    print(json.dumps(out))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
