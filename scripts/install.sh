@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs Tally's runtime on a Debian machine: Node.js >= 20 (from Debian when it has one new
+# enough), the build tools better-sqlite3 falls back to, and the npm packages.
+# Runs apt-get as root (directly, or through sudo when not root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+apt_install() {
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  if ((${#missing[@]})); then
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  apt_install nodejs npm
+fi
+major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$major" -lt 20 ]; then
+  echo "Tally needs Node.js 20 or newer; this machine has $(node --version)." >&2
+  echo "Debian 13 ships Node.js 20; on Debian 12 install nodejs 20 from NodeSource." >&2
+  exit 1
+fi
+# better-sqlite3 compiles itself when no prebuilt binary matches this Node.
+command -v make >/dev/null && command -v g++ >/dev/null || apt_install python3 make g++
+
+if [ "${1:-}" = "--dev" ]; then npm ci --no-audit --no-fund; else npm ci --omit=dev --no-audit --no-fund; fi
