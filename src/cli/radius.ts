@@ -117,7 +117,7 @@ export function register(program: Command): void {
           datagram = buildAccessRequest(identifier, attributes, secret, { authenticator, messageAuthenticator: flags.messageAuthenticator }).datagram;
         }
 
-        const target = `${server.host}:${server.port}`;
+        const target = server.host.includes(":") ? `[${server.host}]:${server.port}` : `${server.host}:${server.port}`;
         process.stdout.write(`Sent ${packetCodeName(datagram[0]!)} Id ${identifier} to ${target}\n`);
         const reply = await sendRequest(server, datagram, secret, { timeout, retries });
         if (reply === null) {
@@ -130,7 +130,9 @@ export function register(program: Command): void {
         const p = decoded.packet;
         process.stdout.write(`Received ${packetCodeName(p.code)} Id ${p.identifier} from ${target} in ${reply.elapsedMs} ms\n`);
         for (const a of decodeAttributes(p.attributes, dictionary)) {
-          process.stdout.write(`  ${a.name}${a.tag ? `:${a.tag}` : ""} = ${typeof a.value === "string" ? JSON.stringify(a.value) : a.value}\n`);
+          // Printed as radclient does: text quoted, numbers, names, addresses and octets bare.
+          const quoted = typeof a.value === "string" && dictionary.attribute(a.name)?.dataType === "string";
+          process.stdout.write(`  ${a.name}${a.tag ? `:${a.tag}` : ""} = ${quoted ? JSON.stringify(a.value) : a.value}\n`);
         }
         const accepted = p.code === PacketCode.AccessAccept || p.code === PacketCode.AccountingResponse;
         process.exitCode = accepted ? EXIT_ACCEPTED : EXIT_REFUSED;

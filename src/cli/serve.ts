@@ -29,7 +29,7 @@ export function register(program: Command): void {
           process.once("SIGTERM", stop);
         });
         await tally.stop();
-        logger.info("stopped");
+        logger.info({ radius: tally.radius.counters, accounting: tally.accounting.stats }, "stopped");
       }),
     );
 }
