@@ -35,8 +35,9 @@ export function register(program: Command): void {
     .option("--password-stdin", "read the password from standard input")
     .option("--cleartext", "store the password in clear (needed for CHAP); default is an scrypt hash")
     .option("--reply <attr=value>", "a reply attribute, repeatable (e.g. Session-Timeout=3600)", collect, [])
+    .option("--group <name>", "a group from the config, repeatable", collect, [])
     .action(
-      action(async (name: string, o: { password?: string; passwordStdin?: boolean; cleartext?: boolean; reply: string[] }) => {
+      action(async (name: string, o: { password?: string; passwordStdin?: boolean; cleartext?: boolean; reply: string[]; group: string[] }) => {
         let password = o.password;
         if (o.passwordStdin) password = readFileSync(0, "utf8").replace(/\r?\n$/, "");
         if (password === undefined || password === "") throw new UsageError("users add: give --password or --password-stdin");
@@ -48,6 +49,9 @@ export function register(program: Command): void {
           } catch (e) {
             throw new UsageError(`--reply: ${(e as Error).message}`);
           }
+          for (const g of o.group) {
+            if (!config.groups.some((cg) => cg.name === g)) throw new UsageError(`--group: no group named "${g}" in ${config.file}`);
+          }
           if (config.users.some((u) => u.name === name)) {
             process.stderr.write(`tally: note: "${name}" is also defined in ${config.file}, which takes precedence\n`);
           }
@@ -55,6 +59,7 @@ export function register(program: Command): void {
             name,
             password: o.cleartext ? { cleartext: password! } : { scrypt: hashPassword(password!) },
             reply,
+            groups: o.group,
           };
           await store.putUser(user);
           process.stdout.write(`user ${name} saved (${o.cleartext ? "cleartext: PAP and CHAP" : "scrypt hash: PAP only"})\n`);
@@ -70,18 +75,19 @@ export function register(program: Command): void {
       action(async (o: { json?: boolean }) => {
         await withStore(program.opts<GlobalOptions>(), async (store, config) => {
           const rows = [
-            ...config.users.map((u) => ({ name: u.name, source: "config", password: "cleartext", reply: u.reply })),
+            ...config.users.map((u) => ({ name: u.name, source: "config", password: "cleartext", groups: u.groups, reply: u.reply })),
             ...(await store.listUsers()).map((u) => ({
               name: u.name,
               source: "store",
               password: "cleartext" in u.password ? "cleartext" : "scrypt",
+              groups: u.groups,
               reply: u.reply,
             })),
           ];
           if (o.json) return printJson(rows);
           printTable(
-            ["NAME", "SOURCE", "PASSWORD", "REPLY"],
-            rows.map((r) => [r.name, r.source, r.password, Object.entries(r.reply).map(([k, v]) => `${k}=${v}`).join(", ")]),
+            ["NAME", "SOURCE", "PASSWORD", "GROUPS", "REPLY"],
+            rows.map((r) => [r.name, r.source, r.password, r.groups.join(","), Object.entries(r.reply).map(([k, v]) => `${k}=${v}`).join(", ")]),
           );
         });
       }),

@@ -8,6 +8,8 @@ import { parseDocument } from "yaml";
 import type { z } from "zod";
 import { configSchema, parseAddressRange, parseListenAddress, type ConfigFile, type SecretSource } from "./schema.ts";
 
+type RulesFile = NonNullable<ConfigFile["users"][number]["tacacs"]>;
+
 export class ConfigError extends Error {
   constructor(
     readonly file: string,
@@ -21,14 +23,34 @@ export class ConfigError extends Error {
 export interface ClientConfig {
   name: string;
   address: { address: string; prefix: number; family: "ipv4" | "ipv6" };
-  secret: Buffer;
+  /** RADIUS shared secret; null: this client does not speak RADIUS. */
+  secret: Buffer | null;
+  /** TACACS+ key; null: this client does not speak TACACS+. */
+  tacacsKey: Buffer | null;
   requireMessageAuthenticator: boolean;
+}
+
+/** TACACS+ authorization rules with values as strings and patterns compiled. */
+export interface TacacsRules {
+  shell: Record<string, string> | null;
+  services: Record<string, Record<string, string>>;
+  commands: { match: RegExp; permit: boolean; source: string }[];
+  defaultCommand: "permit" | "deny" | null;
+}
+
+export interface GroupConfig {
+  name: string;
+  reply: Record<string, string | number>;
+  tacacs: TacacsRules | null;
 }
 
 export interface UserConfig {
   name: string;
   password: string;
+  enable: string | null;
+  groups: string[];
   reply: Record<string, string | number>;
+  tacacs: TacacsRules | null;
 }
 
 export interface Config {
@@ -42,7 +64,15 @@ export interface Config {
     receiveBuffer: number;
     duplicateWindow: number;
   };
+  tacacs: {
+    listen: { host: string; port: number } | null;
+    idleTimeout: number;
+    maxConnections: number;
+    maxBodyLength: number;
+    loginRounds: number;
+  };
   clients: ClientConfig[];
+  groups: GroupConfig[];
   users: UserConfig[];
   accounting: ConfigFile["accounting"];
   log: ConfigFile["log"];
@@ -89,6 +119,19 @@ function resolveSecret(file: string, key: string, source: SecretSource, problems
   }
 }
 
+const avText = (v: string | number | boolean) => String(v);
+
+function compileRules(rules: RulesFile | undefined, who: string, source: string): TacacsRules | null {
+  if (rules === undefined) return null;
+  const strings = (r: Record<string, string | number | boolean>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, avText(v)]));
+  return {
+    shell: rules.shell === undefined ? null : strings(rules.shell),
+    services: Object.fromEntries(Object.entries(rules.services).map(([k, v]) => [k, strings(v)])),
+    commands: rules.commands.map((c, i) => ({ match: new RegExp(c.match), permit: c.permit, source: `${source}.commands[${i}] (${who})` })),
+    defaultCommand: rules.defaultCommand ?? null,
+  };
+}
+
 /** Validates an already-parsed document; `file` is used for messages and relative paths. */
 export function buildConfig(file: string, doc: unknown): Config {
   const parsed = configSchema.safeParse(doc ?? {});
@@ -102,18 +145,42 @@ export function buildConfig(file: string, doc: unknown): Config {
   const clients = c.clients.map((cl, i): ClientConfig => {
     if (seenClients.has(cl.name)) problems.push(`clients[${i}].name: "${cl.name}" is used by an earlier client; names must be unique`);
     seenClients.add(cl.name);
+    if (cl.secret === undefined && cl.tacacsKey === undefined) {
+      problems.push(`clients[${i}]: expected a RADIUS "secret", a TACACS+ "tacacsKey", or both`);
+    }
+    const secret = (key: "secret" | "tacacsKey") => {
+      const source = cl[key];
+      return source === undefined ? null : Buffer.from(resolveSecret(file, `clients[${i}].${key}`, source, problems), "utf8");
+    };
     return {
       name: cl.name,
       address: parseAddressRange(cl.address)!,
-      secret: Buffer.from(resolveSecret(file, `clients[${i}].secret`, cl.secret, problems), "utf8"),
+      secret: secret("secret"),
+      tacacsKey: secret("tacacsKey"),
       requireMessageAuthenticator: cl.requireMessageAuthenticator,
     };
+  });
+  const groupNames = new Set<string>();
+  const groups = c.groups.map((g, i): GroupConfig => {
+    if (groupNames.has(g.name)) problems.push(`groups[${i}].name: "${g.name}" is defined twice`);
+    groupNames.add(g.name);
+    return { name: g.name, reply: g.reply, tacacs: compileRules(g.tacacs, `group ${g.name}`, `groups[${i}].tacacs`) };
   });
   const seenUsers = new Set<string>();
   const users = c.users.map((u, i): UserConfig => {
     if (seenUsers.has(u.name)) problems.push(`users[${i}].name: "${u.name}" is defined twice`);
     seenUsers.add(u.name);
-    return { name: u.name, password: resolveSecret(file, `users[${i}].password`, u.password, problems), reply: u.reply };
+    u.groups.forEach((g, j) => {
+      if (!groupNames.has(g)) problems.push(`users[${i}].groups[${j}]: no group named "${g}" in groups`);
+    });
+    return {
+      name: u.name,
+      password: resolveSecret(file, `users[${i}].password`, u.password, problems),
+      enable: u.enable === undefined ? null : resolveSecret(file, `users[${i}].enable`, u.enable, problems),
+      groups: u.groups,
+      reply: u.reply,
+      tacacs: compileRules(u.tacacs, `user ${u.name}`, `users[${i}].tacacs`),
+    };
   });
   if (problems.length > 0) throw new ConfigError(file, problems);
 
@@ -127,7 +194,9 @@ export function buildConfig(file: string, doc: unknown): Config {
       receiveBuffer: c.radius.receiveBuffer,
       duplicateWindow: c.radius.duplicateWindow,
     },
+    tacacs: { ...c.tacacs, listen: c.tacacs.listen === null ? null : parseListenAddress(c.tacacs.listen) },
     clients,
+    groups,
     users,
     accounting: c.accounting,
     log: c.log,
@@ -169,15 +238,28 @@ radius:
   acct: "127.0.0.1:1813"
   # dictionaries: [/usr/share/freeradius/dictionary]   # extra FreeRADIUS dictionaries
 
-clients:                        # the NASes allowed to talk to Tally
+tacacs:
+  listen: "127.0.0.1:4949"      # 49 is the standard port; ports below 1024 need root
+
+clients:                        # the NASes allowed to talk to Tally (RADIUS and TACACS+)
   - name: lab
     address: 127.0.0.0/8        # an address or CIDR block
-    secret: testing123          # or { env: NAME } or { file: PATH }
+    secret: testing123          # RADIUS secret; or { env: NAME } or { file: PATH }
+    tacacsKey: testing123       # TACACS+ key
     requireMessageAuthenticator: false
+
+groups:
+  - name: netops
+    tacacs:
+      shell: { priv-lvl: 15 }   # returned when a shell starts
+      commands:                 # first match wins; unmatched commands are denied
+        - { match: "^show ", permit: true }
+        - { match: "^reload", permit: false }
 
 users:
   - name: alice
     password: alicepass         # or { env: NAME } or { file: PATH }
+    groups: [netops]
     reply:
       Acct-Interim-Interval: 60
       Session-Timeout: 3600

@@ -52,15 +52,56 @@ const replyValue = z.union([z.string(), z.number()], { error: "expected a string
 export const clientSchema = z.strictObject({
   name: z.string().min(1, "expected a non-empty name"),
   address: addressRange,
-  secret: secretSource,
+  /** RADIUS shared secret. */
+  secret: secretSource.optional(),
+  /** TACACS+ key; a client without one cannot use TACACS+. */
+  tacacsKey: secretSource.optional(),
   /** Refuse Access-Requests without a valid Message-Authenticator (BlastRADIUS, CVE-2024-3596). */
   requireMessageAuthenticator: z.boolean({ error: "expected true or false" }).default(false),
+});
+
+/** A regular expression given as a string; checked to compile. */
+const regexSource = z.string().refine(
+  (s) => {
+    try {
+      new RegExp(s);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { error: "expected a valid regular expression" },
+);
+
+const avValue = z.union([z.string(), z.number(), z.boolean()], { error: "expected a string, number or boolean" });
+
+/** TACACS+ authorization for a user or group (RFC 8907 section 6). */
+export const tacacsRulesSchema = z.strictObject({
+  /** Attribute-value pairs returned when a shell starts (service=shell without cmd). */
+  shell: z.record(z.string(), avValue).optional(),
+  /** Other services (ppp, arap, ...) the user may start, with the pairs to return. */
+  services: z.record(z.string(), z.record(z.string(), avValue)).default({}),
+  /** Command authorization: first match wins (user rules before group rules). */
+  commands: z.array(z.strictObject({ match: regexSource, permit: z.boolean({ error: "expected true or false" }) })).default([]),
+  /** What an unmatched command gets; "deny" unless a rule set says otherwise. */
+  defaultCommand: z.enum(["permit", "deny"]).optional(),
+});
+
+export const groupSchema = z.strictObject({
+  name: z.string().min(1, "expected a non-empty name"),
+  /** RADIUS reply attributes every member gets (a member's own reply wins). */
+  reply: z.record(z.string(), replyValue).default({}),
+  tacacs: tacacsRulesSchema.optional(),
 });
 
 export const userSchema = z.strictObject({
   name: z.string().min(1, "expected a non-empty name"),
   password: secretSource,
+  /** TACACS+ enable password; without one, enable is granted up to the user's shell priv-lvl. */
+  enable: secretSource.optional(),
+  groups: z.array(z.string().min(1)).default([]),
   reply: z.record(z.string(), replyValue).default({}),
+  tacacs: tacacsRulesSchema.optional(),
 });
 
 export const storeSchema = z.strictObject({
@@ -87,7 +128,22 @@ export const configSchema = z.strictObject({
       receiveBuffer: 4 * 1024 * 1024,
       duplicateWindow: 30,
     }),
+  tacacs: z
+    .strictObject({
+      /** "ADDRESS:PORT"; 49 is the standard port (below 1024 needs root or CAP_NET_BIND_SERVICE). */
+      listen: listenAddress.nullable().default(null),
+      /** Seconds a connection may sit idle before it is closed. */
+      idleTimeout: z.number().int().min(1).max(3600).default(60),
+      /** Most simultaneous connections; more are refused. */
+      maxConnections: z.number().int().min(1).max(100000).default(1000),
+      /** Largest body accepted; a larger header length closes the connection. */
+      maxBodyLength: z.number().int().min(1024).max(1024 * 1024).default(65536),
+      /** GETUSER/GETPASS rounds an ASCII login may take before it fails. */
+      loginRounds: z.number().int().min(1).max(10).default(3),
+    })
+    .default({ listen: null, idleTimeout: 60, maxConnections: 1000, maxBodyLength: 65536, loginRounds: 3 }),
   clients: z.array(clientSchema).default([]),
+  groups: z.array(groupSchema).default([]),
   users: z.array(userSchema).default([]),
   accounting: z
     .strictObject({

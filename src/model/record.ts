@@ -41,6 +41,11 @@ export interface AccountingRecord {
   /** The user's own address (RADIUS Calling-Station-Id, OpenVPN's real address). */
   readonly clientAddress: string | null;
   readonly nasPort: string | null;
+  /**
+   * A command the user ran (TACACS+ command accounting: cmd and its cmd-args). Such records
+   * are the audit trail; they belong to no session.
+   */
+  readonly command: string | null;
   /** Every attribute-value pair of the message, in order. */
   readonly attributes: readonly RecordAttribute[];
   /**

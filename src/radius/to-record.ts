@@ -105,6 +105,7 @@ export function recordFromAccountingRequest(p: RadiusPacket, ctx: RecordContext)
     framedAddress: address(p, Attr.FramedIpAddress, Attr.FramedIpv6Address),
     clientAddress: text(p, Attr.CallingStationId),
     nasPort,
+    command: null,
     attributes: decodeAttributes(
       p.attributes.filter((a) => a.type !== Attr.MessageAuthenticator),
       ctx.dictionary,

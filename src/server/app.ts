@@ -67,7 +67,7 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
       duplicateWindow: config.radius.duplicateWindow,
       defaultInterimInterval: config.accounting.defaultInterimInterval,
     },
-    { clients: new ClientTable(config.clients), dictionary, users: new UserDirectory(config.users, store), accounting, logger },
+    { clients: new ClientTable(config.clients), dictionary, users: new UserDirectory(config.users, config.groups, store), accounting, logger },
   );
   let addresses: RunningTally["addresses"];
   try {

@@ -74,6 +74,7 @@ export const MIGRATIONS: readonly Migration[] = [
         framed_address       TEXT,
         client_address       TEXT,
         nas_port             TEXT,
+        command              TEXT,
         attributes           TEXT    NOT NULL CHECK (json_valid(attributes)),
         -- What folding this record added to its session's totals (0 when it changed nothing):
         -- summing them by day of event_time attributes usage to the day it happened.
@@ -84,12 +85,16 @@ export const MIGRATIONS: readonly Migration[] = [
 
       -- listRecords, usage (a session's records within a time range) and the foreign key.
       CREATE INDEX records_session_pk_event_time ON records (session_pk, event_time);
+      -- The command audit trail (TACACS+ command accounting), newest first, by user.
+      CREATE INDEX records_commands ON records (event_time) WHERE command IS NOT NULL;
+      CREATE INDEX records_commands_user ON records (user, event_time) WHERE command IS NOT NULL;
 
       CREATE TABLE users (
         name                TEXT    PRIMARY KEY,
         password_cleartext  TEXT,
         password_scrypt     TEXT,
         reply               TEXT    NOT NULL DEFAULT '{}' CHECK (json_valid(reply)),
+        groups              TEXT    NOT NULL DEFAULT '[]' CHECK (json_valid(groups)),
         created_at          INTEGER NOT NULL,
         updated_at          INTEGER NOT NULL,
         CHECK ((password_cleartext IS NULL) <> (password_scrypt IS NULL))

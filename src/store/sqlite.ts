@@ -9,7 +9,7 @@ import type { AccountingRecord, Protocol, RecordAttribute, RecordKind, StoredRec
 import type { Session, SessionState, SessionStatus } from "../model/session.ts";
 import { closeForNas, foldRecord, sessionKey, startsNewSession } from "../model/session.ts";
 import { migrate } from "./migrations.ts";
-import type { AppendResult, SessionFilter, Store, StoredUser, Usage, UsageDay } from "./store.ts";
+import type { AppendResult, CommandFilter, SessionFilter, Store, StoredUser, Usage, UsageDay } from "./store.ts";
 
 /** How long a writer waits for another connection's lock before failing (ms). */
 const BUSY_TIMEOUT_MS = 5000;
@@ -61,6 +61,7 @@ interface RecordRow {
   framed_address: string | null;
   client_address: string | null;
   nas_port: string | null;
+  command: string | null;
   attributes: string;
 }
 
@@ -69,6 +70,7 @@ interface UserRow {
   password_cleartext: string | null;
   password_scrypt: string | null;
   reply: string;
+  groups: string;
 }
 
 interface UsageRow {
@@ -160,6 +162,7 @@ function rowToRecord(r: RecordRow): StoredRecord {
     framedAddress: r.framed_address,
     clientAddress: r.client_address,
     nasPort: r.nas_port,
+    command: r.command,
     attributes: JSON.parse(r.attributes) as RecordAttribute[],
     dedupKey: r.dedup_key,
   };
@@ -168,7 +171,12 @@ function rowToRecord(r: RecordRow): StoredRecord {
 function rowToUser(r: UserRow): StoredUser {
   const password =
     r.password_cleartext !== null ? { cleartext: r.password_cleartext } : { scrypt: r.password_scrypt ?? "" };
-  return { name: r.name, password, reply: JSON.parse(r.reply) as Record<string, string | number> };
+  return {
+    name: r.name,
+    password,
+    reply: JSON.parse(r.reply) as Record<string, string | number>,
+    groups: JSON.parse(r.groups) as string[],
+  };
 }
 
 function usageTotals(r: UsageRow | undefined) {
@@ -198,6 +206,7 @@ export class SqliteStore implements Store {
   readonly #getUser: Database.Statement;
   readonly #listUsers: Database.Statement;
   readonly #putUser: Database.Statement;
+  readonly #listCommandsCache = new Map<string, Database.Statement>();
   readonly #removeUser: Database.Statement;
   readonly #appendTx: (records: readonly AccountingRecord[], defaultInterimInterval: number | null) => AppendResult[];
 
@@ -207,11 +216,11 @@ export class SqliteStore implements Store {
       INSERT INTO records (
         dedup_key, protocol, kind, received_at, event_time, client, nas, user, session_id,
         input_octets, output_octets, input_packets, output_packets, session_time,
-        terminate_cause, framed_address, client_address, nas_port, attributes
+        terminate_cause, framed_address, client_address, nas_port, command, attributes
       ) VALUES (
         @dedup_key, @protocol, @kind, @received_at, @event_time, @client, @nas, @user, @session_id,
         @input_octets, @output_octets, @input_packets, @output_packets, @session_time,
-        @terminate_cause, @framed_address, @client_address, @nas_port, @attributes
+        @terminate_cause, @framed_address, @client_address, @nas_port, @command, @attributes
       )
       ON CONFLICT (dedup_key) DO NOTHING
       RETURNING id`);
@@ -264,12 +273,13 @@ export class SqliteStore implements Store {
     this.#getUser = db.prepare("SELECT * FROM users WHERE name = ?");
     this.#listUsers = db.prepare("SELECT * FROM users ORDER BY name");
     this.#putUser = db.prepare(`
-      INSERT INTO users (name, password_cleartext, password_scrypt, reply, created_at, updated_at)
-      VALUES (@name, @password_cleartext, @password_scrypt, @reply, @now, @now)
+      INSERT INTO users (name, password_cleartext, password_scrypt, reply, groups, created_at, updated_at)
+      VALUES (@name, @password_cleartext, @password_scrypt, @reply, @groups, @now, @now)
       ON CONFLICT (name) DO UPDATE SET
         password_cleartext = excluded.password_cleartext,
         password_scrypt = excluded.password_scrypt,
         reply = excluded.reply,
+        groups = excluded.groups,
         updated_at = excluded.updated_at`);
     this.#removeUser = db.prepare("DELETE FROM users WHERE name = ?");
 
@@ -329,6 +339,7 @@ export class SqliteStore implements Store {
       framed_address: r.framedAddress ?? null,
       client_address: r.clientAddress ?? null,
       nas_port: r.nasPort ?? null,
+      command: r.command ?? null,
       attributes: JSON.stringify(r.attributes ?? []),
     }) as { id: number } | undefined;
 
@@ -352,8 +363,9 @@ export class SqliteStore implements Store {
       return { recordId, sessionPk: null, duplicate: false, closedSessions: closed };
     }
 
-    // A session record without a session id cannot be folded; keep it, unattached.
-    if (r.sessionId === null || r.sessionId === undefined) {
+    // Command records are the audit trail, not session state; a session record without a
+    // session id cannot be folded. Both are kept, unattached.
+    if (r.command !== null || r.sessionId === null || r.sessionId === undefined) {
       return { recordId, sessionPk: null, duplicate: false };
     }
 
@@ -387,6 +399,30 @@ export class SqliteStore implements Store {
     if (records.length === 0) return [];
     // Synchronous: the transaction has committed (and fsynced) when this line returns.
     return this.#appendTx(records, defaultInterimInterval);
+  }
+
+  async listCommands(filter: CommandFilter = {}): Promise<StoredRecord[]> {
+    const where = ["command IS NOT NULL"];
+    const params: Record<string, string | number> = { limit: filter.limit ?? DEFAULT_SESSION_LIMIT };
+    if (filter.user !== undefined) {
+      where.push("user = @user");
+      params.user = filter.user;
+    }
+    if (filter.nas !== undefined) {
+      where.push("nas = @nas");
+      params.nas = filter.nas;
+    }
+    if (filter.since !== undefined) {
+      where.push("event_time >= @since");
+      params.since = filter.since;
+    }
+    const sql = `SELECT * FROM records WHERE ${where.join(" AND ")} ORDER BY event_time DESC, id DESC LIMIT @limit`;
+    let stmt = this.#listCommandsCache.get(sql);
+    if (stmt === undefined) {
+      stmt = this.#db.prepare(sql);
+      this.#listCommandsCache.set(sql, stmt);
+    }
+    return (stmt.all(params) as RecordRow[]).map(rowToRecord);
   }
 
   async listSessions(filter: SessionFilter = {}): Promise<Session[]> {
@@ -459,6 +495,7 @@ export class SqliteStore implements Store {
       password_cleartext: cleartext,
       password_scrypt: scrypt,
       reply: JSON.stringify(user.reply ?? {}),
+      groups: JSON.stringify(user.groups ?? []),
       now: Date.now(),
     });
   }

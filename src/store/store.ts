@@ -23,6 +23,14 @@ export interface SessionFilter {
   limit?: number;
 }
 
+export interface CommandFilter {
+  user?: string;
+  nas?: string;
+  /** ms; only commands at or after this time */
+  since?: number;
+  limit?: number;
+}
+
 export interface UsageDay {
   /** YYYY-MM-DD (UTC) */
   day: string;
@@ -49,6 +57,8 @@ export interface StoredUser {
   password: { cleartext: string } | { scrypt: string };
   /** Reply attributes by dictionary name, e.g. { "Session-Timeout": 3600 }. */
   reply: Record<string, string | number>;
+  /** Names of config groups the user belongs to. */
+  groups: string[];
 }
 
 export interface Store {
@@ -61,6 +71,8 @@ export interface Store {
   listSessions(filter?: SessionFilter): Promise<Session[]>;
   getSession(id: number): Promise<Session | null>;
   listRecords(sessionPk: number): Promise<StoredRecord[]>;
+  /** Records that carry a command (the audit trail), newest first. */
+  listCommands(filter?: CommandFilter): Promise<StoredRecord[]>;
   /** One user's usage from the records that happened at or after `since` (ms): totals and per UTC day. */
   usage(user: string, since: number | null): Promise<Usage>;
   getUser(name: string): Promise<StoredUser | null>;

@@ -30,7 +30,7 @@ describe("config", () => {
     assert.equal(c.store.sqlite, join(dir, "tally.db"), "relative to the config file");
     assert.deepEqual(c.radius.auth, { host: "127.0.0.1", port: 1812 });
     assert.deepEqual(c.radius.acct, { host: "127.0.0.1", port: 1813 });
-    assert.equal(c.clients[0]!.secret.toString(), "testing123");
+    assert.equal(c.clients[0]!.secret!.toString(), "testing123");
     assert.deepEqual(c.clients[0]!.address, { address: "127.0.0.0", prefix: 8, family: "ipv4" });
     assert.deepEqual(c.users[0]!.reply, { "Acct-Interim-Interval": 60, "Session-Timeout": 3600 });
     assert.equal(c.accounting.defaultInterimInterval, 300);
@@ -54,8 +54,8 @@ users:
   - { name: u, password: { env: TALLY_TEST_SECRET } }
 `,
     );
-    assert.equal(c.clients[0]!.secret.toString(), "from-env");
-    assert.equal(c.clients[1]!.secret.toString(), "from-file", "trailing newline dropped");
+    assert.equal(c.clients[0]!.secret!.toString(), "from-env");
+    assert.equal(c.clients[1]!.secret!.toString(), "from-file", "trailing newline dropped");
     assert.equal(c.clients[1]!.address.family, "ipv6");
     assert.equal(c.users[0]!.password, "from-env");
   });
@@ -70,9 +70,9 @@ users:
     assert.deepEqual(problems("clients:\n  - { name: a, address: 10.0.0.1, secret: 5 }\n"), [
       "clients[0].secret: expected a string, { env: NAME } or { file: PATH }",
     ]);
-    const p = problems("clients:\n  - { name: a, address: 10.0.0.1 }\n");
-    assert.equal(p.length, 1);
-    assert.match(p[0]!, /^clients\[0\]\.secret: /);
+    assert.deepEqual(problems("clients:\n  - { name: a, address: 10.0.0.1 }\n"), [
+      'clients[0]: expected a RADIUS "secret", a TACACS+ "tacacsKey", or both',
+    ]);
     assert.deepEqual(problems("stroe: {}\n"), ['(top level): unknown key "stroe"']);
     assert.match(problems("accounting: { defaultInterimInterval: -1 }\n")[0]!, /^accounting\.defaultInterimInterval: /);
   });
@@ -93,6 +93,45 @@ users:
     assert.equal(p.length, 2);
     assert.match(p[0]!, /^clients\[1\]\.name: "a" is used by an earlier client/);
     assert.match(p[1]!, /^users\[1\]\.name: "u" is defined twice/);
+  });
+
+  it("TACACS+: listener, keys, groups and their rules", () => {
+    const c = parseConfigText(
+      file,
+      `tacacs: { listen: "127.0.0.1:49", idleTimeout: 30 }
+clients:
+  - { name: sw, address: 10.1.0.0/16, tacacsKey: k }
+groups:
+  - name: netops
+    reply: { Filter-Id: ops }
+    tacacs:
+      shell: { priv-lvl: 15, autocmd: false }
+      commands:
+        - { match: "^show ", permit: true }
+users:
+  - { name: bob, password: bobpass, enable: en4ble, groups: [netops] }
+`,
+    );
+    assert.deepEqual(c.tacacs.listen, { host: "127.0.0.1", port: 49 });
+    assert.equal(c.tacacs.idleTimeout, 30);
+    assert.equal(c.tacacs.maxBodyLength, 65536);
+    assert.equal(c.clients[0]!.secret, null, "a TACACS+-only client");
+    assert.equal(c.clients[0]!.tacacsKey!.toString(), "k");
+    const rules = c.groups[0]!.tacacs!;
+    assert.deepEqual(rules.shell, { "priv-lvl": "15", autocmd: "false" }, "values become strings");
+    assert.ok(rules.commands[0]!.match.test("show version"));
+    assert.equal(c.users[0]!.enable, "en4ble");
+    assert.deepEqual(c.users[0]!.groups, ["netops"]);
+    assert.equal(parseConfigText(file, "").tacacs.listen, null, "TACACS+ is off unless configured");
+  });
+
+  it("TACACS+: bad patterns and unknown groups are named", () => {
+    assert.deepEqual(problems("groups:\n  - { name: g, tacacs: { commands: [{ match: \"(\", permit: true }] } }\n"), [
+      "groups[0].tacacs.commands[0].match: expected a valid regular expression",
+    ]);
+    assert.deepEqual(problems("users:\n  - { name: u, password: p, groups: [nope] }\n"), [
+      'users[0].groups[0]: no group named "nope" in groups',
+    ]);
   });
 
   it("reports YAML syntax errors with a line number", () => {

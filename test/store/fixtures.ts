@@ -37,6 +37,7 @@ export function rec(fields: Partial<AccountingRecord> & Pick<AccountingRecord, "
     framedAddress: null,
     clientAddress: null,
     nasPort: null,
+    command: null,
     attributes: [],
     dedupKey: `test-${process.pid}-${++seq}`,
   };

@@ -486,12 +486,13 @@ describe("users", () => {
   test("put, get, list, upsert and remove", () =>
     withStore(async (store) => {
       assert.equal(await store.getUser("alice"), null);
-      await store.putUser({ name: "alice", password: { cleartext: "s3cret" }, reply: { "Session-Timeout": 3600 } });
-      await store.putUser({ name: "bob", password: { scrypt: "$scrypt$ln=14$abc$def" }, reply: {} });
+      await store.putUser({ name: "alice", password: { cleartext: "s3cret" }, reply: { "Session-Timeout": 3600 }, groups: ["netops"] });
+      await store.putUser({ name: "bob", password: { scrypt: "$scrypt$ln=14$abc$def" }, reply: {}, groups: [] });
       assert.deepEqual(await store.getUser("alice"), {
         name: "alice",
         password: { cleartext: "s3cret" },
         reply: { "Session-Timeout": 3600 },
+        groups: ["netops"],
       });
       assert.deepEqual(
         (await store.listUsers()).map((u) => u.name),
@@ -502,17 +503,18 @@ describe("users", () => {
       const createdAt = () =>
         (store.database.prepare("SELECT created_at AS c FROM users WHERE name = 'alice'").get() as { c: number }).c;
       const created = createdAt();
-      await store.putUser({ name: "alice", password: { scrypt: "$scrypt$new" }, reply: { "Filter-Id": "staff" } });
+      await store.putUser({ name: "alice", password: { scrypt: "$scrypt$new" }, reply: { "Filter-Id": "staff" }, groups: [] });
       assert.deepEqual(await store.getUser("alice"), {
         name: "alice",
         password: { scrypt: "$scrypt$new" },
         reply: { "Filter-Id": "staff" },
+        groups: [],
       });
       assert.equal(createdAt(), created);
       assert.equal((await store.listUsers()).length, 2);
 
       await assert.rejects(
-        store.putUser({ name: "eve", password: { cleartext: "a", scrypt: "b" } as unknown as { cleartext: string }, reply: {} }),
+        store.putUser({ name: "eve", password: { cleartext: "a", scrypt: "b" } as unknown as { cleartext: string }, reply: {}, groups: [] }),
       );
       assert.equal(await store.getUser("eve"), null);
 
