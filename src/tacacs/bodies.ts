@@ -1,0 +1,354 @@
+// Every TACACS+ body (RFC 8907 §5–§7) <-> a plain object, plus the `name=value` argument
+// syntax of §6.1. Pure functions over de-obfuscated bodies; the header, framing and
+// obfuscation live elsewhere. Decoders never throw. Because the body is obfuscated, a wrong
+// key shows up here as length fields that do not add up to the body's length, so the sum
+// is checked exactly (§4.5) and a mismatch is the signal callers turn into "wrong key?".
+// Encoders throw only on local misuse: a field that does not fit its length field.
+
+import { MAX_ARG_COUNT, MAX_LONG_FIELD_LENGTH, MAX_SHORT_FIELD_LENGTH } from "./constants.ts";
+
+export interface AuthenStart {
+  action: number;
+  privLvl: number;
+  authenType: number;
+  authenService: number;
+  user: string;
+  port: string;
+  remAddr: string;
+  data: Buffer;
+}
+export interface AuthenReply {
+  status: number;
+  flags: number;
+  serverMsg: string;
+  data: Buffer;
+}
+export interface AuthenContinue {
+  flags: number;
+  /** Octets, not text: it carries passwords, which need not be UTF-8. */
+  userMsg: Buffer;
+  data: Buffer;
+}
+export interface AuthorRequest {
+  authenMethod: number;
+  privLvl: number;
+  authenType: number;
+  authenService: number;
+  user: string;
+  port: string;
+  remAddr: string;
+  args: string[];
+}
+export interface AuthorResponse {
+  status: number;
+  args: string[];
+  serverMsg: string;
+  data: Buffer;
+}
+export interface AcctRequest {
+  flags: number;
+  authenMethod: number;
+  privLvl: number;
+  authenType: number;
+  authenService: number;
+  user: string;
+  port: string;
+  remAddr: string;
+  args: string[];
+}
+export interface AcctReply {
+  status: number;
+  serverMsg: string;
+  data: Buffer;
+}
+
+export type BodyDecodeFailure = "body-too-short" | "length-mismatch";
+
+export type BodyResult<T> = { ok: true; value: T } | { ok: false; reason: BodyDecodeFailure; offset: number };
+
+/** A sentence per failure, for logs. */
+export const bodyDecodeFailureText: Record<BodyDecodeFailure, string> = {
+  "body-too-short": "body ends inside its fixed fields",
+  "length-mismatch": "field lengths do not add up to the body length (wrong key?)",
+};
+
+// ---- decoding -------------------------------------------------------------------------
+
+/** Where a length field sits in the fixed part, and how wide it is. */
+type LengthField = readonly [offset: number, size: 1 | 2];
+
+function argLengthFields(start: number, count: number): LengthField[] {
+  return Array.from({ length: count }, (_, i) => [start + i, 1] as const);
+}
+
+/**
+ * Cuts the variable part of `body` into the sections announced by `lengths`, in order, after
+ * `fixed` octets. Failure offsets: the body's length when it ends inside the fixed part; the
+ * offset of the length field whose section runs past the end; or, when every section fits but
+ * octets are left over, the offset where the unexplained octets begin.
+ */
+function sections(body: Buffer, fixed: number, lengths: readonly LengthField[]): BodyResult<Buffer[]> {
+  if (body.length < fixed) return { ok: false, reason: "body-too-short", offset: body.length };
+  const parts: Buffer[] = [];
+  let pos = fixed;
+  for (const [at, size] of lengths) {
+    const len = size === 1 ? body[at]! : body.readUInt16BE(at);
+    if (pos + len > body.length) return { ok: false, reason: "length-mismatch", offset: at };
+    parts.push(Buffer.from(body.subarray(pos, pos + len)));
+    pos += len;
+  }
+  if (pos !== body.length) return { ok: false, reason: "length-mismatch", offset: pos };
+  return { ok: true, value: parts };
+}
+
+/** Text fields are UTF-8 (§3.7); invalid sequences decode to U+FFFD rather than failing. */
+const text = (b: Buffer | undefined): string => (b ? b.toString("utf8") : "");
+const octets = (b: Buffer | undefined): Buffer => b ?? Buffer.alloc(0);
+
+/**
+ * `sections` for bodies with args: `base` fixed octets, then one length octet per arg as
+ * counted at `countAt`, then the sections of `lengths` followed by the args. A count that
+ * claims more length octets than the body holds is a mismatch at the count, like any other
+ * length that does not fit: that is what a wrong key usually produces.
+ */
+function sectionsWithArgs(body: Buffer, base: number, countAt: number, lengths: readonly LengthField[]): BodyResult<Buffer[]> {
+  if (body.length < base) return { ok: false, reason: "body-too-short", offset: body.length };
+  const count = body[countAt]!;
+  if (body.length < base + count) return { ok: false, reason: "length-mismatch", offset: countAt };
+  return sections(body, base + count, [...lengths, ...argLengthFields(base, count)]);
+}
+
+/** Authentication START (§5.1): 8 fixed octets, then user, port, rem_addr, data. */
+export function decodeAuthenStart(body: Buffer): BodyResult<AuthenStart> {
+  const r = sections(body, 8, [[4, 1], [5, 1], [6, 1], [7, 1]]);
+  if (!r.ok) return r;
+  const p = r.value;
+  return {
+    ok: true,
+    value: {
+      action: body[0]!,
+      privLvl: body[1]!,
+      authenType: body[2]!,
+      authenService: body[3]!,
+      user: text(p[0]),
+      port: text(p[1]),
+      remAddr: text(p[2]),
+      data: octets(p[3]),
+    },
+  };
+}
+
+/** Authentication REPLY (§5.2): status, flags, 2-octet lengths; server_msg, data. */
+export function decodeAuthenReply(body: Buffer): BodyResult<AuthenReply> {
+  const r = sections(body, 6, [[2, 2], [4, 2]]);
+  if (!r.ok) return r;
+  return {
+    ok: true,
+    value: { status: body[0]!, flags: body[1]!, serverMsg: text(r.value[0]), data: octets(r.value[1]) },
+  };
+}
+
+/** Authentication CONTINUE (§5.3): 2-octet lengths first, then flags; user_msg, data. */
+export function decodeAuthenContinue(body: Buffer): BodyResult<AuthenContinue> {
+  const r = sections(body, 5, [[0, 2], [2, 2]]);
+  if (!r.ok) return r;
+  return { ok: true, value: { flags: body[4]!, userMsg: octets(r.value[0]), data: octets(r.value[1]) } };
+}
+
+/** Authorization REQUEST (§6.1): 8 fixed octets and one length octet per arg. */
+export function decodeAuthorRequest(body: Buffer): BodyResult<AuthorRequest> {
+  const r = sectionsWithArgs(body, 8, 7, [[4, 1], [5, 1], [6, 1]]);
+  if (!r.ok) return r;
+  const p = r.value;
+  return {
+    ok: true,
+    value: {
+      authenMethod: body[0]!,
+      privLvl: body[1]!,
+      authenType: body[2]!,
+      authenService: body[3]!,
+      user: text(p[0]),
+      port: text(p[1]),
+      remAddr: text(p[2]),
+      args: p.slice(3).map(text),
+    },
+  };
+}
+
+/** Authorization RESPONSE (§6.2): status, arg_cnt, 2-octet lengths, arg lengths; server_msg, data, args. */
+export function decodeAuthorResponse(body: Buffer): BodyResult<AuthorResponse> {
+  const r = sectionsWithArgs(body, 6, 1, [[2, 2], [4, 2]]);
+  if (!r.ok) return r;
+  const p = r.value;
+  return {
+    ok: true,
+    value: { status: body[0]!, args: p.slice(2).map(text), serverMsg: text(p[0]), data: octets(p[1]) },
+  };
+}
+
+/** Accounting REQUEST (§7.1): like an authorization REQUEST with a flags octet in front. */
+export function decodeAcctRequest(body: Buffer): BodyResult<AcctRequest> {
+  const r = sectionsWithArgs(body, 9, 8, [[5, 1], [6, 1], [7, 1]]);
+  if (!r.ok) return r;
+  const p = r.value;
+  return {
+    ok: true,
+    value: {
+      flags: body[0]!,
+      authenMethod: body[1]!,
+      privLvl: body[2]!,
+      authenType: body[3]!,
+      authenService: body[4]!,
+      user: text(p[0]),
+      port: text(p[1]),
+      remAddr: text(p[2]),
+      args: p.slice(3).map(text),
+    },
+  };
+}
+
+/** Accounting REPLY (§7.2): 2-octet lengths, then status; server_msg, data. */
+export function decodeAcctReply(body: Buffer): BodyResult<AcctReply> {
+  const r = sections(body, 5, [[0, 2], [2, 2]]);
+  if (!r.ok) return r;
+  return { ok: true, value: { status: body[4]!, serverMsg: text(r.value[0]), data: octets(r.value[1]) } };
+}
+
+// ---- encoding -------------------------------------------------------------------------
+
+/** A fixed-part field: a name for the error message, its value, its width in octets. */
+type Field = readonly [name: string, value: number, size: 1 | 2];
+
+function fixedPart(fields: readonly Field[]): Buffer {
+  const out = Buffer.alloc(fields.reduce((n, [, , size]) => n + size, 0));
+  let pos = 0;
+  for (const [name, value, size] of fields) {
+    const max = size === 1 ? 0xff : 0xffff;
+    if (!Number.isInteger(value) || value < 0 || value > max) {
+      throw new Error(`${name} ${value} is outside 0..${max}`);
+    }
+    if (size === 1) out[pos] = value;
+    else out.writeUInt16BE(value, pos);
+    pos += size;
+  }
+  return out;
+}
+
+function sized(name: string, value: Buffer, max: number): Buffer {
+  if (value.length > max) {
+    throw new Error(`${name} is ${value.length} octets; its length field holds at most ${max}`);
+  }
+  return value;
+}
+
+const utf8 = (name: string, s: string, max: number): Buffer => sized(name, Buffer.from(s, "utf8"), max);
+
+function argBuffers(args: readonly string[]): Buffer[] {
+  if (args.length > MAX_ARG_COUNT) {
+    throw new Error(`${args.length} args; a packet holds at most ${MAX_ARG_COUNT}`);
+  }
+  return args.map((a, i) => utf8(`arg ${i + 1}`, a, MAX_SHORT_FIELD_LENGTH));
+}
+
+const argLengths = (args: readonly Buffer[]): Field[] => args.map((a, i) => [`arg ${i + 1} length`, a.length, 1]);
+
+/** The user, port and rem_addr triple shared by START and the two REQUEST bodies. */
+function who(v: { user: string; port: string; remAddr: string }): [Buffer, Buffer, Buffer] {
+  return [
+    utf8("user", v.user, MAX_SHORT_FIELD_LENGTH),
+    utf8("port", v.port, MAX_SHORT_FIELD_LENGTH),
+    utf8("rem_addr", v.remAddr, MAX_SHORT_FIELD_LENGTH),
+  ];
+}
+
+export function encodeAuthenStart(v: AuthenStart): Buffer {
+  const [user, port, remAddr] = who(v);
+  const data = sized("data", v.data, MAX_SHORT_FIELD_LENGTH);
+  const head = fixedPart([
+    ["action", v.action, 1], ["priv_lvl", v.privLvl, 1], ["authen_type", v.authenType, 1], ["authen_service", v.authenService, 1],
+    ["user_len", user.length, 1], ["port_len", port.length, 1], ["rem_addr_len", remAddr.length, 1], ["data_len", data.length, 1],
+  ]);
+  return Buffer.concat([head, user, port, remAddr, data]);
+}
+
+export function encodeAuthenReply(v: AuthenReply): Buffer {
+  const msg = utf8("server_msg", v.serverMsg, MAX_LONG_FIELD_LENGTH);
+  const data = sized("data", v.data, MAX_LONG_FIELD_LENGTH);
+  const head = fixedPart([
+    ["status", v.status, 1], ["flags", v.flags, 1], ["server_msg_len", msg.length, 2], ["data_len", data.length, 2],
+  ]);
+  return Buffer.concat([head, msg, data]);
+}
+
+export function encodeAuthenContinue(v: AuthenContinue): Buffer {
+  const msg = sized("user_msg", v.userMsg, MAX_LONG_FIELD_LENGTH);
+  const data = sized("data", v.data, MAX_LONG_FIELD_LENGTH);
+  const head = fixedPart([["user_msg_len", msg.length, 2], ["data_len", data.length, 2], ["flags", v.flags, 1]]);
+  return Buffer.concat([head, msg, data]);
+}
+
+export function encodeAuthorRequest(v: AuthorRequest): Buffer {
+  const [user, port, remAddr] = who(v);
+  const args = argBuffers(v.args);
+  const head = fixedPart([
+    ["authen_method", v.authenMethod, 1], ["priv_lvl", v.privLvl, 1],
+    ["authen_type", v.authenType, 1], ["authen_service", v.authenService, 1],
+    ["user_len", user.length, 1], ["port_len", port.length, 1], ["rem_addr_len", remAddr.length, 1], ["arg_cnt", args.length, 1],
+    ...argLengths(args),
+  ]);
+  return Buffer.concat([head, user, port, remAddr, ...args]);
+}
+
+export function encodeAuthorResponse(v: AuthorResponse): Buffer {
+  const msg = utf8("server_msg", v.serverMsg, MAX_LONG_FIELD_LENGTH);
+  const data = sized("data", v.data, MAX_LONG_FIELD_LENGTH);
+  const args = argBuffers(v.args);
+  const head = fixedPart([
+    ["status", v.status, 1], ["arg_cnt", args.length, 1], ["server_msg_len", msg.length, 2], ["data_len", data.length, 2],
+    ...argLengths(args),
+  ]);
+  return Buffer.concat([head, msg, data, ...args]);
+}
+
+export function encodeAcctRequest(v: AcctRequest): Buffer {
+  const [user, port, remAddr] = who(v);
+  const args = argBuffers(v.args);
+  const head = fixedPart([
+    ["flags", v.flags, 1],
+    ["authen_method", v.authenMethod, 1], ["priv_lvl", v.privLvl, 1],
+    ["authen_type", v.authenType, 1], ["authen_service", v.authenService, 1],
+    ["user_len", user.length, 1], ["port_len", port.length, 1], ["rem_addr_len", remAddr.length, 1], ["arg_cnt", args.length, 1],
+    ...argLengths(args),
+  ]);
+  return Buffer.concat([head, user, port, remAddr, ...args]);
+}
+
+export function encodeAcctReply(v: AcctReply): Buffer {
+  const msg = utf8("server_msg", v.serverMsg, MAX_LONG_FIELD_LENGTH);
+  const data = sized("data", v.data, MAX_LONG_FIELD_LENGTH);
+  const head = fixedPart([["server_msg_len", msg.length, 2], ["data_len", data.length, 2], ["status", v.status, 1]]);
+  return Buffer.concat([head, msg, data]);
+}
+
+// ---- arguments (§6.1) -----------------------------------------------------------------
+
+/**
+ * Splits `name=value` (mandatory) or `name*value` (optional) at whichever separator comes
+ * first, so values may contain both. An arg with neither is a bare name: empty value,
+ * mandatory, which is how servers treat such args in practice.
+ */
+export function parseArg(arg: string): { name: string; value: string; mandatory: boolean } {
+  const eq = arg.indexOf("=");
+  const star = arg.indexOf("*");
+  const at = eq < 0 ? star : star < 0 ? eq : Math.min(eq, star);
+  if (at < 0) return { name: arg, value: "", mandatory: true };
+  return { name: arg.slice(0, at), value: arg.slice(at + 1), mandatory: arg[at] === "=" };
+}
+
+/** The inverse of parseArg. Throws if the name holds a separator, which would not round-trip. */
+export function formatArg(name: string, value: string, mandatory = true): string {
+  if (name.includes("=") || name.includes("*")) {
+    throw new Error(`arg name ${JSON.stringify(name)} contains a separator ("=" or "*")`);
+  }
+  return `${name}${mandatory ? "=" : "*"}${value}`;
+}
