@@ -1,6 +1,7 @@
 // The `tally` command line: one file per command, registered here.
 
 import { Command } from "commander";
+import { register as registerAudit } from "./audit.ts";
 import { register as registerConfig } from "./config.ts";
 import { register as registerRadius } from "./radius.ts";
 import { register as registerRecords } from "./records.ts";
@@ -10,11 +11,11 @@ import { register as registerUsage } from "./usage.ts";
 import { register as registerUsers } from "./users.ts";
 
 const program = new Command("tally")
-  .description("Tally: RADIUS AAA server with durable accounting")
+  .description("Tally: RADIUS and TACACS+ AAA server with durable accounting")
   .option("-c, --config <path>", "configuration file (default: $TALLY_CONFIG or ./tally.yaml)")
   .showHelpAfterError();
 
-for (const register of [registerServe, registerSessions, registerUsage, registerRecords, registerUsers, registerRadius, registerConfig]) {
+for (const register of [registerServe, registerSessions, registerUsage, registerRecords, registerUsers, registerAudit, registerRadius, registerConfig]) {
   register(program);
 }
 

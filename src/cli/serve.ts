@@ -10,7 +10,7 @@ import { action, type GlobalOptions } from "./common.ts";
 export function register(program: Command): void {
   program
     .command("serve")
-    .description("run the RADIUS server (writes an example tally.yaml first if none exists)")
+    .description("run the RADIUS and TACACS+ servers (writes an example tally.yaml first if none exists)")
     .action(
       action(async () => {
         const opts = program.opts<GlobalOptions>();
@@ -29,7 +29,7 @@ export function register(program: Command): void {
           process.once("SIGTERM", stop);
         });
         await tally.stop();
-        logger.info({ radius: tally.radius.counters, accounting: tally.accounting.stats }, "stopped");
+        logger.info({ radius: tally.radius.counters, tacacs: tally.tacacs?.counters, accounting: tally.accounting.stats }, "stopped");
       }),
     );
 }

@@ -44,7 +44,9 @@ export interface Session extends SessionState {
  * unique per NAS (RFC 2866 section 5.5). NASes do reuse ids after a reboot, so one key may
  * name several sessions over time; see `startsNewSession`.
  */
-export function sessionKey(r: Pick<AccountingRecord, "protocol" | "nas" | "sessionId">): string {
+export function sessionKey(r: Pick<AccountingRecord, "protocol" | "nas" | "sessionId" | "user" | "nasPort">): string {
+  // A TACACS+ task_id is only unique per user and port of the device (RFC 8907 section 7).
+  if (r.protocol === "tacacs") return JSON.stringify([r.protocol, r.nas, r.user ?? "", r.nasPort ?? "", r.sessionId ?? ""]);
   return JSON.stringify([r.protocol, r.nas, r.sessionId ?? ""]);
 }
 

@@ -12,14 +12,16 @@ import { ClientTable } from "../radius/clients.ts";
 import { Dictionary } from "../radius/dictionary.ts";
 import { RadiusServer } from "../radius/server.ts";
 import { openStore } from "../store/index.ts";
+import { TacacsServer } from "../tacacs/server.ts";
 import type { Store } from "../store/store.ts";
 
 export interface RunningTally {
   store: Store;
   accounting: AccountingCore;
   radius: RadiusServer;
+  tacacs: TacacsServer | null;
   dictionary: Dictionary;
-  addresses: { auth?: AddressInfo; acct?: AddressInfo };
+  addresses: { auth?: AddressInfo; acct?: AddressInfo; tacacs?: { address: string; port: number } };
   stop(): Promise<void>;
 }
 
@@ -59,6 +61,7 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
     { defaultInterimInterval: config.accounting.defaultInterimInterval, maxBatch: config.accounting.maxBatch },
     (err, size) => logger.error({ err, size }, "store commit failed; records not acknowledged"),
   );
+  const users = new UserDirectory(config.users, config.groups, store);
   const radius = new RadiusServer(
     {
       auth: config.radius.auth,
@@ -67,13 +70,19 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
       duplicateWindow: config.radius.duplicateWindow,
       defaultInterimInterval: config.accounting.defaultInterimInterval,
     },
-    { clients: new ClientTable(config.clients), dictionary, users: new UserDirectory(config.users, config.groups, store), accounting, logger },
+    { clients: new ClientTable(config.clients), dictionary, users, accounting, logger },
   );
+  const tacacs =
+    config.tacacs.listen === null
+      ? null
+      : new TacacsServer({ ...config.tacacs, listen: config.tacacs.listen }, { clients: config.clients, users, accounting, logger });
   let addresses: RunningTally["addresses"];
   try {
     addresses = await radius.start();
+    if (tacacs) addresses.tacacs = await tacacs.start();
   } catch (e) {
     await radius.stop();
+    await tacacs?.stop();
     await store.close();
     throw e;
   }
@@ -81,10 +90,11 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
     store,
     accounting,
     radius,
+    tacacs,
     dictionary,
     addresses,
     async stop() {
-      await radius.stop();
+      await Promise.all([radius.stop(), tacacs?.stop()]);
       await accounting.close();
       await store.close();
     },

@@ -23,12 +23,40 @@ export const BASE_CONFIG = {
   log: { level: "info" },
 };
 
+export const TACACS_KEY = "tackey";
+
+/** A TACACS+-only config: group netops may run show commands, not reload; eve has an enable password. */
+export const TACACS_CONFIG = {
+  store: { sqlite: "./tally.db" },
+  radius: { auth: null, acct: null },
+  tacacs: { listen: "127.0.0.1:0" },
+  clients: [{ name: "lab", address: "127.0.0.0/8", tacacsKey: TACACS_KEY }],
+  groups: [
+    {
+      name: "netops",
+      tacacs: {
+        shell: { "priv-lvl": 15 },
+        commands: [
+          { match: "^show ", permit: true },
+          { match: "^reload", permit: false },
+        ],
+      },
+    },
+  ],
+  users: [
+    { name: "bob", password: "bobpass", groups: ["netops"] },
+    { name: "eve", password: "evepass", enable: "evenable" },
+  ],
+};
+
 export interface TallyProcess {
   dir: string;
   configPath: string;
   child: ChildProcess;
   authPort: number;
   acctPort: number;
+  /** 0 unless the config has a tacacs listener. */
+  tacacsPort: number;
   /** Every log line the process wrote, parsed. */
   logs: Record<string, unknown>[];
   /** Runs `tally <args>` against the same config; resolves with stdout. */
@@ -69,7 +97,7 @@ export async function startTally(config: object = BASE_CONFIG, dir = makeTempDir
   });
   const logs: Record<string, unknown>[] = [];
   let stderrText = "";
-  const ports: { auth?: number; acct?: number } = {};
+  const ports: { auth?: number; acct?: number; tacacs?: number } = {};
   const ready = new Promise<void>((resolveReady, reject) => {
     let buffered = "";
     child.stderr!.on("data", (chunk: Buffer) => {
@@ -86,7 +114,7 @@ export async function startTally(config: object = BASE_CONFIG, dir = makeTempDir
           continue;
         }
         logs.push(entry);
-        if (typeof entry.address === "string" && (entry.port === "auth" || entry.port === "acct")) {
+        if (typeof entry.address === "string" && (entry.port === "auth" || entry.port === "acct" || entry.port === "tacacs")) {
           ports[entry.port] = Number(entry.address.split(":").pop());
         }
         if (entry.msg === "Tally is running") resolveReady();
@@ -107,6 +135,7 @@ export async function startTally(config: object = BASE_CONFIG, dir = makeTempDir
     child,
     authPort: ports.auth ?? 0,
     acctPort: ports.acct ?? 0,
+    tacacsPort: ports.tacacs ?? 0,
     logs,
     async cli(args) {
       const r = await runCli(configPath, args);
