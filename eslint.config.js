@@ -12,4 +12,23 @@ export default tseslint.config(
       "no-constant-condition": ["error", { checkLoops: false }],
     },
   },
+  {
+    files: ["test/**/*.ts"],
+    rules: {
+      // Without a message, a failing assert.ok makes Node re-parse the (transpiled) test file
+      // with acorn to print the expression, which takes minutes on a large file: a failure
+      // then looks like a hang. A message also says what went wrong.
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "CallExpression[callee.object.name='assert'][callee.property.name='ok'][arguments.length<2]",
+          message: "give assert.ok a message (second argument)",
+        },
+        {
+          selector: "CallExpression[callee.name='assert'][arguments.length<2]",
+          message: "give assert() a message (second argument)",
+        },
+      ],
+    },
+  },
 );

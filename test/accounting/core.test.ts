@@ -29,7 +29,7 @@ describe("accounting core", () => {
     withCore(async (core, store) => {
       const results = await Promise.all(Array.from({ length: 50 }, (_, i) => core.submit(rec({ kind: "start", sessionId: `s${i}` }))));
       assert.equal(results.length, 50);
-      assert.ok(results.every((r) => !r.duplicate && r.sessionPk !== null));
+      assert.ok(results.every((r) => !r.duplicate && r.sessionPk !== null), "results.every((r) => !r.duplicate && r.sessionPk !== null)");
       assert.equal(core.stats.batches, 1);
       assert.equal(core.stats.largestBatch, 50);
       assert.equal(core.stats.committed, 50);

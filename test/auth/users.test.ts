@@ -32,8 +32,8 @@ describe("user directory", () => {
   it("a config user wins over a stored user of the same name", async () => {
     const alice = await directory.find("alice");
     assert.equal(alice!.source, "config");
-    assert.ok(UserDirectory.checkPassword(alice!, Buffer.from("alicepass")));
-    assert.ok(!UserDirectory.checkPassword(alice!, Buffer.from("shadowed")));
+    assert.ok(UserDirectory.checkPassword(alice!, Buffer.from("alicepass")), "UserDirectory.checkPassword(alice!, Buffer.from(\"alicepass\"))");
+    assert.ok(!UserDirectory.checkPassword(alice!, Buffer.from("shadowed")), "!UserDirectory.checkPassword(alice!, Buffer.from(\"shadowed\"))");
   });
 
   it("merges group replies in order under the user's own reply", async () => {
@@ -53,8 +53,8 @@ describe("user directory", () => {
     const carol = await directory.find("carol");
     assert.equal(carol!.source, "store");
     assert.equal(carol!.cleartext, null);
-    assert.ok(UserDirectory.checkPassword(carol!, Buffer.from("carolpass")));
-    assert.ok(!UserDirectory.checkPassword(carol!, Buffer.from("carolpas")));
+    assert.ok(UserDirectory.checkPassword(carol!, Buffer.from("carolpass")), "UserDirectory.checkPassword(carol!, Buffer.from(\"carolpass\"))");
+    assert.ok(!UserDirectory.checkPassword(carol!, Buffer.from("carolpas")), "!UserDirectory.checkPassword(carol!, Buffer.from(\"carolpas\"))");
     assert.deepEqual(carol!.reply, { "Filter-Id": "staff", "Session-Timeout": 100, "Idle-Timeout": 60 });
     assert.equal(carol!.tacacs.length, 1);
     assert.equal(await directory.find("nobody"), null);

@@ -29,7 +29,7 @@ describe("tally CLI", () => {
         await new Promise((r) => child.once("exit", r));
       }
       assert.match(stderr, /wrote an example configuration to .*tally\.yaml/);
-      assert.ok(existsSync(configPath));
+      assert.ok(existsSync(configPath), "existsSync(configPath)");
       assert.match(readFileSync(configPath, "utf8"), /defaultInterimInterval: 300/);
       const check = await runCli(configPath, ["config", "check"]);
       assert.equal(check.code, 0, check.stderr);

@@ -119,7 +119,7 @@ users:
     assert.equal(c.clients[0]!.tacacsKey!.toString(), "k");
     const rules = c.groups[0]!.tacacs!;
     assert.deepEqual(rules.shell, { "priv-lvl": "15", autocmd: "false" }, "values become strings");
-    assert.ok(rules.commands[0]!.match.test("show version"));
+    assert.ok(rules.commands[0]!.match.test("show version"), "rules.commands[0]!.match.test(\"show version\")");
     assert.equal(c.users[0]!.enable, "en4ble");
     assert.deepEqual(c.users[0]!.groups, ["netops"]);
     assert.equal(parseConfigText(file, "").tacacs.listen, null, "TACACS+ is off unless configured");

@@ -59,6 +59,11 @@ export interface TallyProcess {
   tacacsPort: number;
   /** Every log line the process wrote, parsed. */
   logs: Record<string, unknown>[];
+  /**
+   * The first log line that satisfies `match`, waiting up to `ms` for it: logs reach us through
+   * a pipe, after the packet whose handling wrote them.
+   */
+  waitForLog(match: (line: Record<string, unknown>) => boolean, ms?: number): Promise<Record<string, unknown>>;
   /** Runs `tally <args>` against the same config; resolves with stdout. */
   cli(args: string[]): Promise<string>;
   /** Stops with SIGTERM and waits; keeps the directory for inspection until cleanup(). */
@@ -124,8 +129,14 @@ export async function startTally(config: object = BASE_CONFIG, dir = makeTempDir
     setTimeout(() => reject(new Error(`tally serve not ready after 20 s:\n${stderrText}`)), 20_000).unref();
   });
   await ready;
+  let stopping = false;
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  // A server that dies under a test is the finding; show why instead of a later ECONNREFUSED.
+  child.once("exit", (code, signal) => {
+    if (!stopping) process.stderr.write(`tally serve exited unexpectedly (${signal ?? code}); its last output:\n${stderrText.slice(-4000)}\n`);
+  });
   const stop = async () => {
+    stopping = true;
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
     await exited;
   };
@@ -137,6 +148,15 @@ export async function startTally(config: object = BASE_CONFIG, dir = makeTempDir
     acctPort: ports.acct ?? 0,
     tacacsPort: ports.tacacs ?? 0,
     logs,
+    async waitForLog(match, ms = 5000) {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const found = logs.find(match);
+        if (found) return found;
+        if (Date.now() > deadline) throw new Error(`no matching log line within ${ms} ms; last lines:\n${stderrText.slice(-2000)}`);
+        await sleep(20);
+      }
+    },
     async cli(args) {
       const r = await runCli(configPath, args);
       if (r.code !== 0) throw new Error(`tally ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
@@ -144,6 +164,7 @@ export async function startTally(config: object = BASE_CONFIG, dir = makeTempDir
     },
     stop,
     async kill9() {
+      stopping = true;
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
       await exited;
     },

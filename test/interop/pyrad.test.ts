@@ -38,8 +38,7 @@ describe("pyrad interop", () => {
     assert.doesNotMatch(r.stdout, /Received Access-/);
     const withMa = await radclient(`127.0.0.1:${tally.authPort}`, "auth", 'User-Name = "alice"\nUser-Password = "alicepass"\nMessage-Authenticator = 0x00');
     assert.match(withMa.stdout, /Received Access-Accept/);
-    const dropped = tally.logs.filter((l) => l.reason === "missing-message-authenticator");
-    assert.ok(dropped.length >= 1, "the drop is logged with its reason");
+    await tally.waitForLog((l) => l.reason === "missing-message-authenticator");
   });
 
   it("the same Accounting-Request datagram sent 5 times: 5 responses, 1 record", async () => {

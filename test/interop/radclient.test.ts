@@ -131,7 +131,7 @@ describe("radclient interop", () => {
     );
     assert.match(stop.stdout, /Received Accounting-Response/);
     const [done] = (await sessions(tally)).filter((x) => x.sessionId === "sess-64bit");
-    assert.ok(done);
+    assert.ok(done, "done");
     assert.equal(done.status, "closed");
     assert.equal(done.protocol, "radius");
     assert.equal(done.nas, "nas-a");
@@ -142,7 +142,7 @@ describe("radclient interop", () => {
     assert.equal(done.outputPackets, 40);
     assert.equal(done.sessionTime, 125);
     assert.equal(done.terminateCause, "User-Request");
-    assert.ok(done.stoppedAt);
+    assert.ok(done.stoppedAt, "done.stoppedAt");
 
     // An interim after the stop is stored but does not reopen the session or move its totals.
     const late = await radclient(acct, "acct", attrs({ ...common, "Acct-Status-Type": "Interim-Update", "Acct-Session-Time": 200, "Acct-Input-Octets": 1 }));
@@ -236,7 +236,7 @@ describe("vendor-specific attributes from Debian's FreeRADIUS dictionaries", () 
     assert.match(r.stdout, /Received Accounting-Response/);
     const [s] = (await sessions(tally)).filter((x) => x.sessionId === "vsa-1");
     const [rec] = JSON.parse(await tally.cli(["records", "--session", String(s!.id), "--json"])) as { attributes: { name: string; value: unknown }[] }[];
-    assert.ok(rec);
+    assert.ok(rec, "rec");
     assert.deepEqual(rec.attributes.find((a) => a.name === "Cisco-AVPair"), { name: "Cisco-AVPair", value: "ip:addr-pool=pool1" });
     assert.deepEqual(rec.attributes.find((a) => a.name === "WISPr-Location-Name"), { name: "WISPr-Location-Name", value: "Lab,Building-7" });
     assert.deepEqual(rec.attributes.find((a) => a.name === "Acct-Status-Type"), { name: "Acct-Status-Type", value: "Start" });

@@ -47,13 +47,13 @@ function radclientVector(prefix: string): { raw: Buffer; secret: Buffer; packet:
   assert.ok(v, prefix);
   const raw = hex(v.hex);
   const r = decodePacket(raw);
-  assert.ok(r.ok);
+  assert.ok(r.ok, "r.ok");
   return { raw, secret: Buffer.from(v.secret), packet: r.packet };
 }
 
 function decoded(buf: Buffer): RadiusPacket {
   const r = decodePacket(buf);
-  assert.ok(r.ok);
+  assert.ok(r.ok, "r.ok");
   return r.packet;
 }
 

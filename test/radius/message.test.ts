@@ -29,7 +29,7 @@ const dict = Dictionary.builtin();
 
 function decoded(buf: Buffer): RadiusPacket {
   const r = decodePacket(buf);
-  assert.ok(r.ok);
+  assert.ok(r.ok, "r.ok");
   return r.packet;
 }
 

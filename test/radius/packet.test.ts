@@ -103,7 +103,7 @@ describe("RFC 2865 §3 lengths and padding", () => {
     const padded = Buffer.concat([RFC_7_1_REQUEST, Buffer.from("trailing junk \x00\x01\x02")]);
     const a = decodePacket(RFC_7_1_REQUEST);
     const b = decodePacket(padded);
-    assert.ok(a.ok && b.ok);
+    assert.ok(a.ok && b.ok, "a.ok && b.ok");
     assert.deepEqual(b.packet, a.packet);
     assert.equal(b.packet.attributes.length, 4);
   });
@@ -116,7 +116,7 @@ describe("RFC 2865 §3 lengths and padding", () => {
 
   test("a header-only packet decodes with no attributes", () => {
     const r = decodePacket(datagram(PacketCode.AccessReject, 20));
-    assert.ok(r.ok);
+    assert.ok(r.ok, "r.ok");
     assert.deepEqual(r.packet.attributes, []);
     assert.equal(r.packet.identifier, 7);
   });
@@ -133,21 +133,21 @@ describe("RFC 2865 §3 lengths and padding", () => {
     const buf = encodePacket(p);
     assert.equal(buf.length, 4096);
     const r = decodePacket(buf);
-    assert.ok(r.ok);
+    assert.ok(r.ok, "r.ok");
     assert.deepEqual(r.packet, p);
   });
 
   test("zero-length attribute values survive a round trip", () => {
     const p: RadiusPacket = { code: 2, identifier: 1, authenticator: Buffer.alloc(16), attributes: [{ type: 18, value: Buffer.alloc(0) }] };
     const r = decodePacket(encodePacket(p));
-    assert.ok(r.ok);
+    assert.ok(r.ok, "r.ok");
     assert.deepEqual(r.packet, p);
   });
 
   test("decoded buffers are copies: reusing the datagram changes nothing", () => {
     const buf = Buffer.from(RFC_7_1_REQUEST);
     const r = decodePacket(buf);
-    assert.ok(r.ok);
+    assert.ok(r.ok, "r.ok");
     buf.fill(0);
     assert.equal(r.packet.authenticator.toString("hex"), "0f403f9473978057bd83d5cb98f4227a");
     assert.equal(r.packet.attributes[0]!.value.toString(), "nemo");

@@ -36,7 +36,7 @@ describe("decoding never throws", () => {
         const buf = Buffer.from(bytes);
         const r = decodePacket(buf);
         if (r.ok) assert.deepEqual(encodePacket(r.packet), buf.subarray(0, buf.readUInt16BE(2)));
-        else assert.ok(r.offset >= 0 && r.offset <= buf.length);
+        else assert.ok(r.offset >= 0 && r.offset <= buf.length, "r.offset >= 0 && r.offset <= buf.length");
       }),
       { numRuns: 1000 },
     );
@@ -75,7 +75,7 @@ describe("decoding never throws", () => {
         for (const a of decodeAttributes(attrs, dict)) {
           assert.equal(typeof a.name, "string");
           assert.ok(typeof a.value === "string" || Number.isSafeInteger(a.value), `${a.name}=${String(a.value)}`);
-          if (a.tag !== undefined) assert.ok(a.tag >= 1 && a.tag <= 31);
+          if (a.tag !== undefined) assert.ok(a.tag >= 1 && a.tag <= 31, "a.tag >= 1 && a.tag <= 31");
         }
       }),
       { numRuns: 1000 },
@@ -88,7 +88,7 @@ test("decodePacket ∘ encodePacket is the identity on valid packets", () => {
   fc.assert(
     fc.property(valid, (p) => {
       const r = decodePacket(encodePacket(p));
-      assert.ok(r.ok);
+      assert.ok(r.ok, "r.ok");
       assert.deepEqual(r.packet, p);
     }),
     { numRuns: 500 },

@@ -21,7 +21,7 @@ function packet(identifier: number, attrs: Record<string, string | number>): Rad
     { messageAuthenticator: false },
   );
   const d = decodePacket(raw);
-  assert.ok(d.ok);
+  assert.ok(d.ok, "d.ok");
   return d.packet;
 }
 

@@ -176,7 +176,7 @@ for (const file of files) {
           assert.equal(v.radclientAcceptedReply, true);
           const reply = hex(v.replyHex);
           const rp = decodePacket(reply);
-          assert.ok(rp.ok);
+          assert.ok(rp.ok, "rp.ok");
           assert.equal(verifyResponse(reply, p.authenticator, secret), true);
           assert.equal(checkMessageAuthenticator(reply, secret, p.authenticator), "valid");
           assert.equal(rp.packet.attributes[0]?.type, Attr.MessageAuthenticator, "Message-Authenticator first");

@@ -62,7 +62,7 @@ test("every batch acknowledged before a SIGKILL is in the database afterwards, w
   const file = tmp.file("durable.db");
   const { acked, signal } = await runAndKill(file);
   assert.equal(signal, "SIGKILL");
-  assert.ok(acked.length >= KILL_AFTER);
+  assert.ok(acked.length >= KILL_AFTER, "acked.length >= KILL_AFTER");
   assert.deepEqual(
     acked,
     acked.map((_, i) => i),
@@ -92,7 +92,7 @@ test("every batch acknowledged before a SIGKILL is in the database afterwards, w
     }
     // Replaying an acknowledged batch after the crash only finds duplicates.
     const replay = await store.appendRecords(batchFor(0), 600);
-    assert.ok(replay.every((r) => r.duplicate));
+    assert.ok(replay.every((r) => r.duplicate), "replay.every((r) => r.duplicate)");
   } finally {
     await store.close();
   }

@@ -36,12 +36,12 @@ describe("opening", () => {
     const file = tmp.file("deep/er/tally.db");
     const store = SqliteStore.open(file);
     try {
-      assert.ok(fs.existsSync(file));
+      assert.ok(fs.existsSync(file), "fs.existsSync(file)");
       const db = store.database;
       assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
       assert.equal(db.pragma("synchronous", { simple: true }), 2, "synchronous must be FULL (2)");
       assert.equal(db.pragma("foreign_keys", { simple: true }), 1);
-      assert.ok((db.pragma("busy_timeout", { simple: true }) as number) >= 1000);
+      assert.ok((db.pragma("busy_timeout", { simple: true }) as number) >= 1000, "(db.pragma(\"busy_timeout\", { simple: true }) as number) >= 1000");
     } finally {
       await store.close();
     }
@@ -89,7 +89,7 @@ describe("opening", () => {
   test("openStore opens a SQLite store from the config", async () => {
     const store = openStore({ sqlite: tmp.file("config/store.db") });
     try {
-      assert.ok(store instanceof SqliteStore);
+      assert.ok(store instanceof SqliteStore, "store instanceof SqliteStore");
       assert.deepEqual(await store.listSessions(), []);
     } finally {
       await store.close();
@@ -122,16 +122,16 @@ describe("folding records into sessions", () => {
       });
       const [r1] = await store.appendRecords([start], 300);
       const [r2, r3] = await store.appendRecords([interim, stop], 300);
-      assert.ok(r1 && r2 && r3);
+      assert.ok(r1 && r2 && r3, "r1 && r2 && r3");
       assert.equal(r1.duplicate, false);
       assert.equal(r1.sessionPk, r2.sessionPk);
       assert.equal(r2.sessionPk, r3.sessionPk);
-      assert.ok(r1.recordId < r2.recordId && r2.recordId < r3.recordId);
+      assert.ok(r1.recordId < r2.recordId && r2.recordId < r3.recordId, "r1.recordId < r2.recordId && r2.recordId < r3.recordId");
 
       const sessions = await store.listSessions();
       assert.equal(sessions.length, 1);
       const s = await store.getSession(r1.sessionPk ?? -1);
-      assert.ok(s);
+      assert.ok(s, "s");
       assert.deepEqual(s, sessions[0]);
       assert.equal(s.status, "closed");
       assert.equal(s.user, "alice");
@@ -212,7 +212,7 @@ describe("folding records into sessions", () => {
 
       const [a] = await store.appendRecords([start], 600);
       const [b, bDup, aDup] = await store.appendRecords([interim, interimAgain, startAgain], 600);
-      assert.ok(a && b && bDup && aDup);
+      assert.ok(a && b && bDup && aDup, "a && b && bDup && aDup");
       assert.equal(a.duplicate, false);
       assert.equal(b.duplicate, false);
       assert.deepEqual(bDup, { recordId: b.recordId, sessionPk: b.sessionPk, duplicate: true });
@@ -271,7 +271,7 @@ describe("folding records into sessions", () => {
       // The NAS rebooted and counts session ids from the start again.
       const [b] = await store.appendRecords([rec({ kind: "start", eventTime: T0 + 10 * MIN })], 300);
       const [c] = await store.appendRecords([rec({ kind: "interim", eventTime: T0 + 11 * MIN, sessionTime: 60, inputOctets: 3 })], 300);
-      assert.ok(a && b && c);
+      assert.ok(a && b && c, "a && b && c");
       assert.notEqual(a.sessionPk, b.sessionPk);
       assert.equal(b.sessionPk, c.sessionPk);
       const old = await store.getSession(a.sessionPk!);

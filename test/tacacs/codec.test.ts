@@ -149,7 +149,7 @@ describe("obfuscation (§4.5)", () => {
     const header = { ...HEADER, seqNo: 1, flags: 0 };
     const wire = sealPacket(header, encodeAuthenStart(start), key);
     const head = decodeHeader(wire);
-    assert.ok(head.ok);
+    assert.ok(head.ok, "head.ok");
     const rawBody = wire.subarray(12);
     assert.deepEqual(decodeAuthenStart(openPacket(head.header, rawBody, key)), { ok: true, value: start });
     const garbled = decodeAuthenStart(openPacket(head.header, rawBody, Buffer.from("wrong-key")));
@@ -162,7 +162,7 @@ describe("obfuscation (§4.5)", () => {
     assert.deepEqual(wire.subarray(12), body);
     assert.equal(wire.readUInt32BE(8), body.length);
     const head = decodeHeader(wire);
-    assert.ok(head.ok);
+    assert.ok(head.ok, "head.ok");
     assert.deepEqual(openPacket(head.header, wire.subarray(12), key), body);
   });
 });

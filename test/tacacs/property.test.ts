@@ -197,7 +197,7 @@ describe("FrameReader never throws, whatever the chunking", () => {
       fc.property(stream, fc.array(fc.nat(), { maxLength: 30 }), fc.integer({ min: 0, max: 400 }), (s, cuts, max) => {
         const chunked = feed(s, cuts, max);
         assert.deepEqual(chunked, feed(s, [], max));
-        if (chunked.failure) assert.ok(chunked.failure.offset >= 0 && chunked.failure.offset < s.length);
+        if (chunked.failure) assert.ok(chunked.failure.offset >= 0 && chunked.failure.offset < s.length, "chunked.failure.offset >= 0 && chunked.failure.offset < s.length");
       }),
       { numRuns: 500 },
     );
