@@ -20,6 +20,12 @@ export function register(program: Command): void {
         const logger = createLogger(config.log.level);
         const tally = await startTally(config, logger);
         logger.info({ config: path, store: config.store.sqlite }, "Tally is running");
+        // SIGHUP: reload clients, users, groups, dictionaries and plugins; on any error keep
+        // the running set and say why.
+        const onHangup = () => {
+          tally.reload().catch((err: unknown) => logger.error({ error: (err as Error).message }, "reload failed; keeping the running configuration"));
+        };
+        process.on("SIGHUP", onHangup);
         await new Promise<void>((resolve) => {
           const stop = (signal: string) => {
             logger.info({ signal }, "stopping");
@@ -28,6 +34,7 @@ export function register(program: Command): void {
           process.once("SIGINT", stop);
           process.once("SIGTERM", stop);
         });
+        process.off("SIGHUP", onHangup);
         await tally.stop();
         logger.info({ radius: tally.radius.counters, tacacs: tally.tacacs?.counters, accounting: tally.accounting.stats }, "stopped");
       }),

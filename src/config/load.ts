@@ -38,6 +38,16 @@ export interface TacacsRules {
   defaultCommand: "permit" | "deny" | null;
 }
 
+export interface PluginConfig {
+  /** As written in the config: a built-in name or a path. */
+  module: string;
+  /** A built-in's name, or the absolute path of a module file. */
+  resolved: { builtin: string } | { path: string };
+  options: Record<string, unknown>;
+  /** Milliseconds per hook call. */
+  timeoutMs: number;
+}
+
 export interface GroupConfig {
   name: string;
   reply: Record<string, string | number>;
@@ -74,6 +84,7 @@ export interface Config {
   clients: ClientConfig[];
   groups: GroupConfig[];
   users: UserConfig[];
+  plugins: PluginConfig[];
   accounting: ConfigFile["accounting"];
   log: ConfigFile["log"];
 }
@@ -182,6 +193,15 @@ export function buildConfig(file: string, doc: unknown): Config {
       tacacs: compileRules(u.tacacs, `user ${u.name}`, `users[${i}].tacacs`),
     };
   });
+  const plugins = c.plugins.map((p): PluginConfig => {
+    const isPath = p.module.startsWith(".") || p.module.startsWith("/");
+    return {
+      module: p.module,
+      resolved: isPath ? { path: rel(p.module) } : { builtin: p.module },
+      options: p.options,
+      timeoutMs: Math.round(p.timeout * 1000),
+    };
+  });
   if (problems.length > 0) throw new ConfigError(file, problems);
 
   return {
@@ -198,6 +218,7 @@ export function buildConfig(file: string, doc: unknown): Config {
     clients,
     groups,
     users,
+    plugins,
     accounting: c.accounting,
     log: c.log,
   };

@@ -108,6 +108,14 @@ export const storeSchema = z.strictObject({
   sqlite: z.string().min(1, "expected a file path"),
 });
 
+/** A plugin: a built-in by name (`quota`) or a module path (`./plugins/mine.ts`). */
+export const pluginSchema = z.strictObject({
+  module: z.string().min(1, "expected a built-in plugin name or a module path"),
+  options: z.record(z.string(), z.unknown()).default({}),
+  /** Seconds each hook call may take before it counts as an error. */
+  timeout: z.number().positive().max(60).default(2),
+});
+
 export const configSchema = z.strictObject({
   store: storeSchema.default({ sqlite: "./tally.db" }),
   radius: z
@@ -145,6 +153,7 @@ export const configSchema = z.strictObject({
   clients: z.array(clientSchema).default([]),
   groups: z.array(groupSchema).default([]),
   users: z.array(userSchema).default([]),
+  plugins: z.array(pluginSchema).default([]),
   accounting: z
     .strictObject({
       /** Seconds; sent as Acct-Interim-Interval when a user's reply has none. 0 disables. */

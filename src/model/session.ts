@@ -6,6 +6,9 @@ import type { AccountingRecord, Protocol } from "./record.ts";
 
 export type SessionStatus = "open" | "closed" | "stale";
 
+/** Where a request to cut the user off stands (a plugin's `disconnect`, the CLI, the quota). */
+export type DisconnectState = "requested" | "acknowledged" | "refused" | "unanswered";
+
 /** The fields of a session that records change; the store adds `id`. */
 export interface SessionState {
   protocol: Protocol;
@@ -31,6 +34,8 @@ export interface SessionState {
   interimInterval: number | null;
   /** ms; when the next interim update is expected (reaper and plugins use it). */
   nextUpdateDue: number | null;
+  disconnect: DisconnectState | null;
+  disconnectReason: string | null;
 }
 
 export interface Session extends SessionState {
@@ -96,6 +101,8 @@ export function foldRecord(current: SessionState | null, record: AccountingRecor
     nasPort: null,
     interimInterval: defaultInterimInterval,
     nextUpdateDue: null,
+    disconnect: null,
+    disconnectReason: null,
   };
   // Once a session is closed (or reaped as stale) nothing reopens it or moves its totals.
   if (current !== null && current.status !== "open") return current;
@@ -169,5 +176,7 @@ export function sessionToJson(s: Session): Record<string, unknown> {
     nasPort: s.nasPort,
     interimInterval: s.interimInterval,
     nextUpdateDue: iso(s.nextUpdateDue),
+    disconnect: s.disconnect,
+    disconnectReason: s.disconnectReason,
   };
 }

@@ -6,7 +6,8 @@ import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
 import type { AddressInfo } from "node:net";
 import { isIPv6 } from "node:net";
 import type { Logger } from "pino";
-import type { AccountingCore } from "../accounting/core.ts";
+import type { AccountingService } from "../accounting/service.ts";
+import type { PluginHost } from "../plugins/host.ts";
 import type { UserDirectory } from "../auth/users.ts";
 import { decideAccess } from "./access.ts";
 import { normaliseAddress, type ClientTable, type RadiusClient } from "./clients.ts";
@@ -31,7 +32,9 @@ export interface RadiusServerDeps {
   clients: ClientTable;
   dictionary: Dictionary;
   users: UserDirectory;
-  accounting: AccountingCore;
+  accounting: AccountingService;
+  /** A getter: a reload swaps the plugins without restarting the listeners. */
+  plugins: () => PluginHost;
   logger: Logger;
 }
 
@@ -46,6 +49,8 @@ export interface RadiusCounters {
   requests: Record<string, number>;
   responses: Record<string, number>;
   retransmissions: number;
+  /** Accounting-Requests stored but left unanswered because a plugin answered error. */
+  pluginErrors: number;
   drops: Partial<Record<DropReason, number>>;
 }
 
@@ -53,12 +58,17 @@ export class RadiusServer {
   private sockets: Partial<Record<Port, Socket>> = {};
   private readonly cache = new Map<string, CacheEntry>();
   private sweepTimer: NodeJS.Timeout | null = null;
-  readonly counters: RadiusCounters = { requests: {}, responses: {}, retransmissions: 0, drops: {} };
+  readonly counters: RadiusCounters = { requests: {}, responses: {}, retransmissions: 0, pluginErrors: 0, drops: {} };
 
   constructor(
     private readonly options: RadiusServerOptions,
-    private readonly deps: RadiusServerDeps,
+    private deps: RadiusServerDeps,
   ) {}
+
+  /** A reload: new clients, users and dictionary apply to the next packet; sockets stay. */
+  update(patch: Partial<Pick<RadiusServerDeps, "clients" | "users" | "dictionary">>): void {
+    this.deps = { ...this.deps, ...patch };
+  }
 
   async start(): Promise<Partial<Record<Port, AddressInfo>>> {
     const bound: Partial<Record<Port, AddressInfo>> = {};
@@ -175,12 +185,14 @@ export class RadiusServer {
   private async onAccessRequest(packet: RadiusPacket, client: RadiusClient): Promise<Buffer> {
     const decision = await decideAccess(packet, {
       users: this.deps.users,
+      plugins: this.deps.plugins(),
       dictionary: this.deps.dictionary,
       secret: client.secret,
+      client: client.name,
       defaultInterimInterval: this.options.defaultInterimInterval,
     });
     this.deps.logger.info(
-      { client: client.name, user: decision.user, method: decision.method, result: packetCodeName(decision.code), reason: decision.reason },
+      { client: client.name, user: decision.user, method: decision.method, result: packetCodeName(decision.code), decidedBy: decision.decidedBy, reason: decision.reason },
       "access request",
     );
     return buildResponse(packet, decision.code, decision.attributes, client.secret);
@@ -198,10 +210,17 @@ export class RadiusServer {
       this.drop(result.reason, rinfo, { client: client.name, identifier: packet.identifier });
       return null;
     }
+    let outcome;
     try {
-      await this.deps.accounting.submit(result.record);
+      outcome = await this.deps.accounting.account(result.record);
     } catch (err) {
       this.drop("store-failed", rinfo, { client: client.name, err: String(err) });
+      return null;
+    }
+    if (outcome.status === "error") {
+      // Stored, but a plugin wants the NAS to retry: no Accounting-Response (RFC 2866 section 2).
+      this.counters.pluginErrors++;
+      this.deps.logger.info({ client: client.name, sessionId: result.record.sessionId, reason: outcome.reason }, "accounting not acknowledged: plugin answered error");
       return null;
     }
     return buildResponse(packet, PacketCode.AccountingResponse, [], client.secret, { messageAuthenticator: false });

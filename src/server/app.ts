@@ -1,19 +1,23 @@
-// Wiring: builds a running Tally from a Config (store, dictionary, users, accounting core,
-// listeners) and takes it down again in the right order (listeners first, then the queue,
-// then the store) so nothing accepted is left uncommitted.
+// Wiring: builds a running Tally from a Config (store, dictionary, users, plugins, accounting,
+// listeners), reloads what can change without a restart (SIGHUP), and takes it down in the
+// right order (listeners, then the queue, then the plugins, then the store) so nothing
+// accepted is left uncommitted.
 
 import type { AddressInfo } from "node:net";
 import { AccountingCore } from "../accounting/core.ts";
+import { AccountingService } from "../accounting/service.ts";
 import { UserDirectory } from "../auth/users.ts";
-import { ConfigError, type Config } from "../config/load.ts";
+import { ConfigError, loadConfig, type Config } from "../config/load.ts";
 import type { Logger } from "../log.ts";
+import { PluginHost } from "../plugins/host.ts";
+import { storeView } from "../plugins/store-view.ts";
 import { encodeReply } from "../radius/access.ts";
 import { ClientTable } from "../radius/clients.ts";
 import { Dictionary } from "../radius/dictionary.ts";
 import { RadiusServer } from "../radius/server.ts";
 import { openStore } from "../store/index.ts";
-import { TacacsServer } from "../tacacs/server.ts";
 import type { Store } from "../store/store.ts";
+import { TacacsServer } from "../tacacs/server.ts";
 
 export interface RunningTally {
   store: Store;
@@ -21,7 +25,14 @@ export interface RunningTally {
   radius: RadiusServer;
   tacacs: TacacsServer | null;
   dictionary: Dictionary;
+  plugins(): PluginHost;
   addresses: { auth?: AddressInfo; acct?: AddressInfo; tacacs?: { address: string; port: number } };
+  /**
+   * Re-reads the config file: clients, users, groups, dictionaries and plugins change for the
+   * next request; in-flight requests finish with what they started with. On any error the
+   * running set stays and the error is thrown. Listen addresses and the store need a restart.
+   */
+  reload(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -38,30 +49,51 @@ export function loadDictionary(config: Config): Dictionary {
   return dictionary;
 }
 
-/** Every configured user's reply must encode now, not at the first Access-Accept. */
+/** Every configured user's and group's reply must encode now, not at the first Access-Accept. */
 export function checkReplies(config: Config, dictionary: Dictionary): void {
   const problems: string[] = [];
-  config.users.forEach((u, i) => {
+  const check = (key: string, reply: Record<string, string | number>) => {
     try {
-      encodeReply(dictionary, u.reply, 0);
+      encodeReply(dictionary, reply, 0);
     } catch (e) {
-      problems.push(`users[${i}].reply: ${(e as Error).message}`);
+      problems.push(`${key}.reply: ${(e as Error).message}`);
     }
-  });
+  };
+  config.groups.forEach((g, i) => check(`groups[${i}]`, g.reply));
+  config.users.forEach((u, i) => check(`users[${i}]`, u.reply));
   if (problems.length > 0) throw new ConfigError(config.file, problems);
 }
 
+function restartOnly(old: Config, next: Config): string[] {
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  const changed: string[] = [];
+  if (!same(old.store, next.store)) changed.push("store");
+  if (!same(old.radius.auth, next.radius.auth) || !same(old.radius.acct, next.radius.acct)) changed.push("radius listen addresses");
+  if (!same(old.tacacs, next.tacacs)) changed.push("tacacs");
+  if (!same(old.accounting, next.accounting)) changed.push("accounting");
+  return changed;
+}
+
 export async function startTally(config: Config, logger: Logger): Promise<RunningTally> {
-  const dictionary = loadDictionary(config);
+  let dictionary = loadDictionary(config);
   for (const w of dictionary.warnings) logger.debug({ warning: w }, "dictionary");
   checkReplies(config, dictionary);
   const store = openStore(config.store);
+  let plugins: PluginHost;
+  try {
+    plugins = await PluginHost.load(config.plugins, storeView(store), logger);
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  for (const p of plugins.list()) logger.info({ plugin: p.name, module: p.module, hooks: p.hooks }, "plugin loaded");
   const accounting = new AccountingCore(
     store,
     { defaultInterimInterval: config.accounting.defaultInterimInterval, maxBatch: config.accounting.maxBatch },
     (err, size) => logger.error({ err, size }, "store commit failed; records not acknowledged"),
   );
-  const users = new UserDirectory(config.users, config.groups, store);
+  const service = new AccountingService(accounting, store, () => plugins, logger);
+  let users = new UserDirectory(config.users, config.groups, store);
   const radius = new RadiusServer(
     {
       auth: config.radius.auth,
@@ -70,12 +102,12 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
       duplicateWindow: config.radius.duplicateWindow,
       defaultInterimInterval: config.accounting.defaultInterimInterval,
     },
-    { clients: new ClientTable(config.clients), dictionary, users, accounting, logger },
+    { clients: new ClientTable(config.clients), dictionary, users, accounting: service, plugins: () => plugins, logger },
   );
   const tacacs =
     config.tacacs.listen === null
       ? null
-      : new TacacsServer({ ...config.tacacs, listen: config.tacacs.listen }, { clients: config.clients, users, accounting, logger });
+      : new TacacsServer({ ...config.tacacs, listen: config.tacacs.listen }, { clients: config.clients, users, accounting: service, plugins: () => plugins, logger });
   let addresses: RunningTally["addresses"];
   try {
     addresses = await radius.start();
@@ -83,19 +115,44 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
   } catch (e) {
     await radius.stop();
     await tacacs?.stop();
+    await plugins.close();
     await store.close();
     throw e;
   }
+
+  let current = config;
   return {
     store,
     accounting,
     radius,
     tacacs,
-    dictionary,
+    get dictionary() {
+      return dictionary;
+    },
+    plugins: () => plugins,
     addresses,
+    async reload() {
+      const next = loadConfig(current.file);
+      const nextDictionary = loadDictionary(next);
+      checkReplies(next, nextDictionary);
+      const nextPlugins = await PluginHost.load(next.plugins, storeView(store), logger);
+      const ignored = restartOnly(current, next);
+      if (ignored.length > 0) logger.warn({ changed: ignored }, "these settings change only with a restart");
+      const old = plugins;
+      plugins = nextPlugins;
+      dictionary = nextDictionary;
+      users = new UserDirectory(next.users, next.groups, store);
+      radius.update({ clients: new ClientTable(next.clients), users, dictionary });
+      tacacs?.update({ clients: next.clients, users });
+      current = next;
+      logger.info({ plugins: plugins.list().map((p) => p.name) }, "configuration reloaded");
+      // The old plugins finish what they were given, then close.
+      void old.close().catch((err: unknown) => logger.error({ err }, "closing the previous plugins failed"));
+    },
     async stop() {
       await Promise.all([radius.stop(), tacacs?.stop()]);
       await accounting.close();
+      await plugins.close();
       await store.close();
     },
   };

@@ -38,7 +38,9 @@ export const MIGRATIONS: readonly Migration[] = [
         client_address    TEXT,
         nas_port          TEXT,
         interim_interval  INTEGER,
-        next_update_due   INTEGER
+        next_update_due   INTEGER,
+        disconnect        TEXT    CHECK (disconnect IN ('requested', 'acknowledged', 'refused', 'unanswered')),
+        disconnect_reason TEXT
       ) STRICT;
 
       -- Folding finds the latest session of a key (a NAS may reuse a key after a reboot).

@@ -6,10 +6,10 @@ import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import type { AccountingRecord, Protocol, RecordAttribute, RecordKind, StoredRecord } from "../model/record.ts";
-import type { Session, SessionState, SessionStatus } from "../model/session.ts";
+import type { DisconnectState, Session, SessionState, SessionStatus } from "../model/session.ts";
 import { closeForNas, foldRecord, sessionKey, startsNewSession } from "../model/session.ts";
 import { migrate } from "./migrations.ts";
-import type { AppendResult, CommandFilter, SessionFilter, Store, StoredUser, Usage, UsageDay } from "./store.ts";
+import type { AppendResult, CommandFilter, SessionControl, SessionFilter, Store, StoredUser, Usage, UsageDay } from "./store.ts";
 
 /** How long a writer waits for another connection's lock before failing (ms). */
 const BUSY_TIMEOUT_MS = 5000;
@@ -38,6 +38,8 @@ interface SessionRow {
   nas_port: string | null;
   interim_interval: number | null;
   next_update_due: number | null;
+  disconnect: string | null;
+  disconnect_reason: string | null;
 }
 
 interface RecordRow {
@@ -107,6 +109,8 @@ function sessionParams(s: SessionState) {
     nas_port: s.nasPort ?? null,
     interim_interval: s.interimInterval ?? null,
     next_update_due: s.nextUpdateDue ?? null,
+    disconnect: s.disconnect ?? null,
+    disconnect_reason: s.disconnectReason ?? null,
   };
 }
 
@@ -133,6 +137,8 @@ function rowToSession(r: SessionRow): Session {
     nasPort: r.nas_port,
     interimInterval: r.interim_interval,
     nextUpdateDue: r.next_update_due,
+    disconnect: r.disconnect as DisconnectState | null,
+    disconnectReason: r.disconnect_reason,
   };
 }
 
@@ -235,11 +241,13 @@ export class SqliteStore implements Store {
       INSERT INTO sessions (
         session_key, protocol, client, nas, user, session_id, status, started_at, updated_at,
         stopped_at, input_octets, output_octets, input_packets, output_packets, session_time,
-        terminate_cause, framed_address, client_address, nas_port, interim_interval, next_update_due
+        terminate_cause, framed_address, client_address, nas_port, interim_interval, next_update_due,
+        disconnect, disconnect_reason
       ) VALUES (
         @session_key, @protocol, @client, @nas, @user, @session_id, @status, @started_at, @updated_at,
         @stopped_at, @input_octets, @output_octets, @input_packets, @output_packets, @session_time,
-        @terminate_cause, @framed_address, @client_address, @nas_port, @interim_interval, @next_update_due
+        @terminate_cause, @framed_address, @client_address, @nas_port, @interim_interval, @next_update_due,
+        @disconnect, @disconnect_reason
       )
       RETURNING id`);
     this.#updateSession = db.prepare(`
@@ -250,7 +258,8 @@ export class SqliteStore implements Store {
         input_packets = @input_packets, output_packets = @output_packets, session_time = @session_time,
         terminate_cause = @terminate_cause, framed_address = @framed_address,
         client_address = @client_address, nas_port = @nas_port,
-        interim_interval = @interim_interval, next_update_due = @next_update_due
+        interim_interval = @interim_interval, next_update_due = @next_update_due,
+        disconnect = @disconnect, disconnect_reason = @disconnect_reason
       WHERE id = @id`);
     this.#openSessionsOfNas = db.prepare(
       "SELECT * FROM sessions WHERE nas = ? AND protocol = ? AND status = 'open' ORDER BY id",
@@ -352,15 +361,15 @@ export class SqliteStore implements Store {
 
     if (r.kind === "on" || r.kind === "off") {
       const open = this.#openSessionsOfNas.all(r.nas, r.protocol) as SessionRow[];
-      let closed = 0;
+      const closed: number[] = [];
       for (const row of open) {
         const current = sessionState(rowToSession(row));
         const next = closeForNas(current, r);
         if (next === current) continue;
         this.#updateSession.run({ id: row.id, ...sessionParams(next) });
-        closed++;
+        closed.push(row.id);
       }
-      return { recordId, sessionPk: null, duplicate: false, closedSessions: closed };
+      return { recordId, sessionPk: null, duplicate: false, closedSessionPks: closed };
     }
 
     // Command records are the audit trail, not session state; a session record without a
@@ -399,6 +408,23 @@ export class SqliteStore implements Store {
     if (records.length === 0) return [];
     // Synchronous: the transaction has committed (and fsynced) when this line returns.
     return this.#appendTx(records, defaultInterimInterval);
+  }
+
+  async updateSessionControl(id: number, control: SessionControl): Promise<Session | null> {
+    const apply = this.#db.transaction((): Session | null => {
+      const row = this.#getSession.get(id) as SessionRow | undefined;
+      if (row === undefined) return null;
+      const s = rowToSession(row);
+      if (control.interimInterval !== undefined) {
+        s.interimInterval = control.interimInterval;
+        s.nextUpdateDue = control.interimInterval > 0 && s.status === "open" ? s.updatedAt + control.interimInterval * 1000 : null;
+      }
+      if (control.disconnect !== undefined) s.disconnect = control.disconnect;
+      if (control.disconnectReason !== undefined) s.disconnectReason = control.disconnectReason;
+      this.#updateSession.run({ id, ...sessionParams(sessionState(s)) });
+      return s;
+    });
+    return apply.immediate();
   }
 
   async listCommands(filter: CommandFilter = {}): Promise<StoredRecord[]> {

@@ -3,7 +3,15 @@
 // Every method that writes resolves only once the write is durable on disk.
 
 import type { AccountingRecord, StoredRecord } from "../model/record.ts";
-import type { Session, SessionStatus } from "../model/session.ts";
+import type { DisconnectState, Session, SessionStatus } from "../model/session.ts";
+
+/** What plugins and operators change on a session besides what records fold into it. */
+export interface SessionControl {
+  /** Seconds; 0 stops updates. Also moves nextUpdateDue. */
+  interimInterval?: number;
+  disconnect?: DisconnectState;
+  disconnectReason?: string | null;
+}
 
 export interface AppendResult {
   /** Row id of the stored record (of the first copy, when this one was a duplicate). */
@@ -12,8 +20,8 @@ export interface AppendResult {
   sessionPk: number | null;
   /** True when the store already had this record (same dedupKey): nothing was changed. */
   duplicate: boolean;
-  /** On/Off: how many open sessions of the NAS were closed. */
-  closedSessions?: number;
+  /** On/Off: the open sessions of the NAS this record closed (Tally's ids). */
+  closedSessionPks?: number[];
 }
 
 export interface SessionFilter {
@@ -70,6 +78,8 @@ export interface Store {
   appendRecords(records: readonly AccountingRecord[], defaultInterimInterval: number | null): Promise<AppendResult[]>;
   listSessions(filter?: SessionFilter): Promise<Session[]>;
   getSession(id: number): Promise<Session | null>;
+  /** Applies `control` to a session and resolves with it (null when no such session). Durable. */
+  updateSessionControl(id: number, control: SessionControl): Promise<Session | null>;
   listRecords(sessionPk: number): Promise<StoredRecord[]>;
   /** Records that carry a command (the audit trail), newest first. */
   listCommands(filter?: CommandFilter): Promise<StoredRecord[]>;

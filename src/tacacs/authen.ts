@@ -5,12 +5,19 @@
 import { shellPrivilege } from "../auth/authorization.ts";
 import { chapMatches } from "../auth/chap.ts";
 import { mschapV2AuthenticatorResponse, verifyMschapV1, verifyMschapV2 } from "../auth/mschap.ts";
+import { timingSafeEqual } from "node:crypto";
 import { UserDirectory, type UserEntry } from "../auth/users.ts";
+import type { AuthenticateRequest } from "../plugins/api.ts";
+import type { PluginHost } from "../plugins/host.ts";
 import type { AuthenContinue, AuthenReply, AuthenStart } from "./bodies.ts";
 import { AuthenAction, AuthenContinueFlag, AuthenReplyFlag, AuthenService, AuthenStatus, AuthenType } from "./constants.ts";
 
 export interface AuthenContext {
   users: UserDirectory;
+  plugins: PluginHost;
+  /** The configured client's name and the device's address. */
+  client: string;
+  nas: string;
   /** Prompts an ASCII login may answer before it fails. */
   loginRounds: number;
 }
@@ -100,11 +107,46 @@ export class AuthenConversation {
     return this.prompt(AuthenStatus.GetPass, "Password: ", AuthenReplyFlag.NoEcho);
   }
 
+  /**
+   * Asks the plugins first (RADIUS does the same): a verdict ends the login, undefined means
+   * every plugin passed and the built-in users decide.
+   */
+  private async pluginVerdict(method: AuthenticateRequest["method"], password: Buffer | null, verify: (candidate: string) => boolean): Promise<AuthenStep | undefined> {
+    if (this.ctx.plugins.size === 0 || this.user === "") return undefined;
+    const verdict = await this.ctx.plugins.authenticate({
+      protocol: "tacacs",
+      user: this.user,
+      method,
+      password: password === null ? null : password.toString("utf8"),
+      verifyPassword: verify,
+      client: this.ctx.client,
+      nas: this.ctx.nas,
+      clientAddress: this.start.remAddr || null,
+      attributes: [
+        { name: "port", value: this.start.port },
+        { name: "rem_addr", value: this.start.remAddr },
+        { name: "priv_lvl", value: this.start.privLvl },
+        { name: "authen_type", value: this.start.authenType },
+        { name: "authen_service", value: this.start.authenService },
+      ],
+    });
+    if (verdict.status === "accept") return this.finish(AuthenStatus.Pass, verdict.reason ?? "accepted by a plugin");
+    if (verdict.status === "reject") return this.finish(AuthenStatus.Fail, verdict.reason ?? "rejected by a plugin");
+    return undefined;
+  }
+
   private async lookup(): Promise<UserEntry | null> {
     return this.user === "" ? null : this.ctx.users.find(this.user);
   }
 
   private async checkCleartext(password: Buffer): Promise<AuthenStep> {
+    const method = this.start.authenService === AuthenService.Enable ? "enable" : this.start.authenType === AuthenType.Pap ? "pap" : "ascii";
+    const same = (candidate: string) => {
+      const c = Buffer.from(candidate, "utf8");
+      return c.length === password.length && timingSafeEqual(c, password);
+    };
+    const verdict = await this.pluginVerdict(method, password, same);
+    if (verdict) return verdict;
     const user = await this.lookup();
     if (user === null) return this.finish(AuthenStatus.Fail, "unknown user");
     if (this.start.authenService === AuthenService.Enable) return this.checkEnable(user, password);
@@ -140,19 +182,24 @@ export class AuthenConversation {
 
   private async checkChap(data: Buffer): Promise<AuthenStep> {
     if (data.length < 1 + 1 + 16) return this.finish(AuthenStatus.Error, "CHAP data too short");
+    const challenge = data.subarray(1, data.length - 16);
+    const verify = (candidate: string) => chapMatches(data[0]!, challenge, data.subarray(data.length - 16), Buffer.from(candidate, "utf8"));
+    const verdict = await this.pluginVerdict("chap", null, verify);
+    if (verdict) return verdict;
     const known = await this.cleartextOf();
     if ("reply" in known) return known;
-    const challenge = data.subarray(1, data.length - 16);
-    const ok = chapMatches(data[0]!, challenge, data.subarray(data.length - 16), Buffer.from(known.password, "utf8"));
+    const ok = verify(known.password);
     return ok ? this.finish(AuthenStatus.Pass, "ok") : this.finish(AuthenStatus.Fail, "wrong CHAP response");
   }
 
   private async checkMschap(data: Buffer): Promise<AuthenStep> {
     if (data.length !== 1 + 8 + MSCHAP_RESPONSE) return this.finish(AuthenStatus.Error, "MS-CHAP data has the wrong length");
-    const known = await this.cleartextOf();
-    if ("reply" in known) return known;
     const challenge = data.subarray(1, 9);
     const ntResponse = data.subarray(9 + 24, 9 + 48);
+    const verdict = await this.pluginVerdict("mschap", null, (candidate) => verifyMschapV1(challenge, ntResponse, candidate));
+    if (verdict) return verdict;
+    const known = await this.cleartextOf();
+    if ("reply" in known) return known;
     return verifyMschapV1(challenge, ntResponse, known.password)
       ? this.finish(AuthenStatus.Pass, "ok")
       : this.finish(AuthenStatus.Fail, "wrong MS-CHAP response");
@@ -160,11 +207,15 @@ export class AuthenConversation {
 
   private async checkMschapV2(data: Buffer): Promise<AuthenStep> {
     if (data.length !== 1 + 16 + MSCHAP_RESPONSE) return this.finish(AuthenStatus.Error, "MS-CHAPv2 data has the wrong length");
-    const known = await this.cleartextOf();
-    if ("reply" in known) return known;
     const authChallenge = data.subarray(1, 17);
     const peerChallenge = data.subarray(17, 33);
     const ntResponse = data.subarray(33 + 8, 33 + 32);
+    // A plugin cannot produce the authenticator response without the password, so MS-CHAPv2
+    // is only offered to plugins as a check; the built-in users answer with S=... themselves.
+    const verdict = await this.pluginVerdict("mschapv2", null, (candidate) => verifyMschapV2(authChallenge, peerChallenge, this.user, ntResponse, candidate));
+    if (verdict) return verdict;
+    const known = await this.cleartextOf();
+    if ("reply" in known) return known;
     if (!verifyMschapV2(authChallenge, peerChallenge, this.user, ntResponse, known.password)) {
       return this.finish(AuthenStatus.Fail, "wrong MS-CHAPv2 response");
     }

@@ -5,9 +5,10 @@
 
 import { createServer, type Server, type Socket } from "node:net";
 import type { Logger } from "pino";
-import type { AccountingCore } from "../accounting/core.ts";
+import type { AccountingService } from "../accounting/service.ts";
+import type { PluginHost } from "../plugins/host.ts";
 import { AddressTable, normaliseAddress } from "../auth/address-table.ts";
-import { authorize, commandLine } from "../auth/authorization.ts";
+import { authorize, commandLine, type AuthorizationDecision, type AuthorizationRequest } from "../auth/authorization.ts";
 import type { UserDirectory } from "../auth/users.ts";
 import type { ClientConfig } from "../config/load.ts";
 import { AuthenConversation } from "./authen.ts";
@@ -57,7 +58,8 @@ export interface TacacsServerOptions {
 export interface TacacsServerDeps {
   clients: readonly ClientConfig[];
   users: UserDirectory;
-  accounting: AccountingCore;
+  accounting: AccountingService;
+  plugins: () => PluginHost;
   logger: Logger;
 }
 
@@ -87,19 +89,27 @@ function errorBody(type: number, message: string): Buffer {
   return encodeAcctReply({ status: AcctStatus.Error, serverMsg: message, data: Buffer.alloc(0) });
 }
 
+function tacacsClients(clients: readonly ClientConfig[]): AddressTable<TacacsClient> {
+  return new AddressTable(clients.flatMap((c) => (c.tacacsKey === null ? [] : [{ range: c.address, value: { name: c.name, key: c.tacacsKey } }])));
+}
+
 export class TacacsServer {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
-  private readonly clients: AddressTable<TacacsClient>;
+  private clients: AddressTable<TacacsClient>;
   readonly counters: TacacsCounters = { connections: 0, requests: {}, replies: {}, drops: {} };
 
   constructor(
     private readonly options: TacacsServerOptions,
-    private readonly deps: TacacsServerDeps,
+    private deps: TacacsServerDeps,
   ) {
-    this.clients = new AddressTable(
-      deps.clients.flatMap((c) => (c.tacacsKey === null ? [] : [{ range: c.address, value: { name: c.name, key: c.tacacsKey } }])),
-    );
+    this.clients = tacacsClients(deps.clients);
+  }
+
+  /** A reload: new clients and users apply to new connections; open ones finish as they were. */
+  update(patch: Partial<Pick<TacacsServerDeps, "clients" | "users">>): void {
+    this.deps = { ...this.deps, ...patch };
+    if (patch.clients) this.clients = tacacsClients(patch.clients);
   }
 
   async start(): Promise<{ address: string; port: number }> {
@@ -275,7 +285,13 @@ class Connection {
     if (session.authen === undefined) {
       const start = decodeAuthenStart(body);
       if (!start.ok) return this.fail(header, "bad-key-or-malformed", "bad key or malformed packet", true);
-      session.authen = new AuthenConversation(start.value, { users: this.ctx.deps.users, loginRounds: this.ctx.options.loginRounds });
+      session.authen = new AuthenConversation(start.value, {
+        users: this.ctx.deps.users,
+        plugins: this.ctx.deps.plugins(),
+        client: this.client.name,
+        nas: this.address,
+        loginRounds: this.ctx.options.loginRounds,
+      });
       step = await session.authen.begin();
     } else {
       const cont = decodeAuthenContinue(body);
@@ -296,9 +312,8 @@ class Connection {
     if (!decoded.ok) return this.fail(header, "bad-key-or-malformed", "bad key or malformed packet", true);
     const req: AuthorRequest = decoded.value;
     const args = req.args.map(parseArg);
-    const user = req.user === "" ? null : await this.ctx.deps.users.find(req.user);
     const request = { service: args.find((a) => a.name === "service")?.value ?? "", command: commandLine(args), args };
-    const decision = user === null ? ({ status: "fail", reason: "unknown user" } as const) : authorize(user.tacacs, request);
+    const decision = await this.decideAuthorization(req.user, request);
     const status =
       decision.status === "pass-add" ? AuthorStatus.PassAdd : decision.status === "pass-repl" ? AuthorStatus.PassRepl : AuthorStatus.Fail;
     const replyArgs = decision.status === "fail" ? [] : decision.args.map((a) => formatArg(a.name, a.value, a.mandatory));
@@ -311,6 +326,21 @@ class Connection {
     this.endSession(header.sessionId);
   }
 
+  /** Plugins first (permit / deny / next), then the configured rules. */
+  private async decideAuthorization(user: string, request: AuthorizationRequest): Promise<AuthorizationDecision> {
+    const host = this.ctx.deps.plugins();
+    if (host.size > 0 && user !== "") {
+      const verdict = await host.authorize({ protocol: "tacacs", user, client: this.client.name, ...request });
+      if (verdict.status === "deny") return { status: "fail", reason: `${verdict.plugin}: ${verdict.reason ?? "denied"}` };
+      if (verdict.status === "permit") {
+        const args = Object.entries(verdict.args ?? {}).map(([name, value]) => ({ name, value, mandatory: true }));
+        return { status: "pass-add", args, reason: `${verdict.plugin}: ${verdict.reason ?? "permitted"}` };
+      }
+    }
+    const entry = user === "" ? null : await this.ctx.deps.users.find(user);
+    return entry === null ? { status: "fail", reason: "unknown user" } : authorize(entry.tacacs, request);
+  }
+
   private async onAccounting(header: TacacsHeader, body: Buffer): Promise<void> {
     const decoded = decodeAcctRequest(body);
     if (!decoded.ok) return this.fail(header, "bad-key-or-malformed", "bad key or malformed packet", true);
@@ -319,8 +349,10 @@ class Connection {
     if (!result.ok) return this.fail(header, "invalid-flags", `invalid accounting flags 0x${req.flags.toString(16)}`, false);
     let status: number = AcctStatus.Success;
     try {
-      // SUCCESS only once the record is durable; a store failure answers ERROR (section 7.3).
-      await this.ctx.deps.accounting.submit(result.record);
+      // SUCCESS only once the record is durable; a store failure answers ERROR (section 7.3),
+      // and so does a plugin's `error` (the record stays stored; the device resends it).
+      const outcome = await this.ctx.deps.accounting.account(result.record);
+      if (outcome.status === "error") status = AcctStatus.Error;
     } catch (err) {
       this.ctx.drop("store-failed", this.source, { client: this.client.name, err: String(err) });
       status = AcctStatus.Error;

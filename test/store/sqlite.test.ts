@@ -347,7 +347,7 @@ describe("folding records into sessions", () => {
       );
       const pk = (i: number) => results[i]?.sessionPk ?? -1;
       const [on] = await store.appendRecords([rec({ kind: "on", nas: "nas-a", eventTime: T0 + 10 * MIN })], null);
-      assert.equal(on?.closedSessions, 2);
+      assert.deepEqual(on?.closedSessionPks, [pk(0), pk(1)]);
       assert.equal(on?.sessionPk, null);
       assert.equal(on?.duplicate, false);
 
@@ -364,7 +364,7 @@ describe("folding records into sessions", () => {
       assert.equal((await store.getSession(pk(5)))?.status, "open", "other protocol untouched");
 
       const [off] = await store.appendRecords([rec({ kind: "off", nas: "nas-a", eventTime: T0 + 11 * MIN })], null);
-      assert.equal(off?.closedSessions, 0);
+      assert.deepEqual(off?.closedSessionPks, []);
       const stored = store.database
         .prepare("SELECT kind, session_pk FROM records WHERE id IN (?, ?) ORDER BY id")
         .all(on?.recordId, off?.recordId);
@@ -479,6 +479,26 @@ describe("queries", () => {
         sessionTime: 0,
         days: [],
       });
+    }));
+});
+
+describe("session control", () => {
+  test("interim interval and disconnect state are kept and survive later folds", () =>
+    withStore(async (store) => {
+      const [a] = await store.appendRecords([rec({ kind: "start", eventTime: T0 })], 300);
+      const s = await store.updateSessionControl(a!.sessionPk!, { interimInterval: 30, disconnect: "requested", disconnectReason: "quota" });
+      assert.equal(s!.interimInterval, 30);
+      assert.equal(s!.nextUpdateDue, T0 + 30_000);
+      assert.equal(s!.disconnect, "requested");
+      await store.appendRecords([rec({ kind: "interim", eventTime: T0 + 20_000, sessionTime: 20 })], 300);
+      const after = await store.getSession(a!.sessionPk!);
+      assert.equal(after!.interimInterval, 30, "the plugin's interval, not the default");
+      assert.equal(after!.nextUpdateDue, T0 + 50_000);
+      assert.equal(after!.disconnect, "requested");
+      assert.equal(after!.disconnectReason, "quota");
+      const off = await store.updateSessionControl(a!.sessionPk!, { interimInterval: 0 });
+      assert.equal(off!.nextUpdateDue, null, "0 stops updates");
+      assert.equal(await store.updateSessionControl(9999, { interimInterval: 5 }), null);
     }));
 });
 

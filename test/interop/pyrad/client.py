@@ -7,6 +7,9 @@ support, so this script adds that attribute itself as RFC 3579 section 3.2 descr
   auth-ma HOST PORT SECRET USER PASSWORD     -> JSON {code, replyMessageAuthenticatorValid, attributes}
   retransmit HOST PORT SECRET SESSION N      -> JSON {responses}  (one datagram sent N times)
   burst HOST PORT SECRET PREFIX N            -> JSON {acknowledged: [session ids]}
+  order HOST PORT SECRET PREFIX SESSIONS STEPS -> JSON {acknowledged: n}
+      every session's Start, Interim-Updates and Stop sent back to back without waiting,
+      sessions interleaved round-robin, so a server must keep each session's order itself
 """
 import hashlib, hmac, json, os, select, socket, sys, time
 import pyrad.packet
@@ -117,6 +120,42 @@ def burst(host, port, secret, prefix, n):
     return {"acknowledged": acked}
 
 
+def order(host, port, secret, prefix, sessions, steps):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    pending = {}
+    n = 0
+    for step in range(steps):
+        status = "Start" if step == 0 else ("Stop" if step == steps - 1 else "Interim-Update")
+        for s in range(sessions):
+            extra = {} if step == 0 else {"Acct-Session-Time": step * 10, "Acct-Input-Octets": step * 1000}
+            req = acct_packet(secret, "%s-%d" % (prefix, s), status, extra)
+            req.id = n % 256
+            pending[req.id] = (req, req.RequestPacket())
+            n += 1
+    assert n <= 256, "identifiers would repeat"
+    # dicts keep insertion order: step by step, every session's record of that step
+    for _, raw in list(pending.values()):
+        sock.sendto(raw, (host, port))
+    acked = 0
+    for attempt in range(5):
+        deadline = time.time() + 3.0
+        while pending and time.time() < deadline:
+            r, _, _ = select.select([sock], [], [], max(0, deadline - time.time()))
+            if not r:
+                break
+            data = sock.recv(4096)
+            entry = pending.get(data[1])
+            if entry and entry[0].VerifyReply(pyrad.packet.Packet(packet=data, secret=secret, dict=DICT), data):
+                acked += 1
+                del pending[data[1]]
+        if not pending:
+            break
+        for _, raw in pending.values():
+            sock.sendto(raw, (host, port))
+    return {"acknowledged": acked}
+
+
 def main():
     mode = sys.argv[1]
     host, port, secret = sys.argv[2], int(sys.argv[3]), sys.argv[4].encode()
@@ -126,6 +165,8 @@ def main():
         out = retransmit(host, port, secret, sys.argv[5], int(sys.argv[6]))
     elif mode == "burst":
         out = burst(host, port, secret, sys.argv[5], int(sys.argv[6]))
+    elif mode == "order":
+        out = order(host, port, secret, sys.argv[5], int(sys.argv[6]), int(sys.argv[7]))
     else:
         raise SystemExit("unknown mode " + mode)
     print(json.dumps(out))

@@ -1,0 +1,66 @@
+// What every transport calls with an accounting record: commit it (group commit, durable),
+// then let the plugins decide, apply their decision to the session (next interim interval,
+// disconnect requested), and say how to answer the NAS. The record is stored exactly once
+// whatever the plugins say; a NAS that retries after `error` is a redelivery.
+
+import type { Logger } from "pino";
+import type { AccountingRecord } from "../model/record.ts";
+import type { Session } from "../model/session.ts";
+import type { CombinedAccounting, PluginHost } from "../plugins/host.ts";
+import type { AppendResult, Store } from "../store/store.ts";
+import type { AccountingCore } from "./core.ts";
+
+export interface AccountingOutcome extends CombinedAccounting {
+  result: AppendResult;
+  /** The session after this record and the plugins' decision; null for NAS-wide records. */
+  session: Session | null;
+}
+
+export class AccountingService {
+  constructor(
+    private readonly core: AccountingCore,
+    private readonly store: Store,
+    /** A getter, so a reload can swap the plugins without touching the transports. */
+    private readonly plugins: () => PluginHost,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Rejects only when the store could not commit; plugin failures come back as status "error". */
+  async account(record: AccountingRecord): Promise<AccountingOutcome> {
+    const result = await this.core.submit(record);
+    let session = result.sessionPk === null ? null : await this.store.getSession(result.sessionPk);
+    const host = this.plugins();
+    const orderKey = result.sessionPk !== null ? `s${result.sessionPk}` : `n${record.protocol}:${record.nas}`;
+    const decision = await host.accounting(record, session, result.duplicate, orderKey);
+
+    if (session !== null && session.status === "open") {
+      const control: Parameters<Store["updateSessionControl"]>[1] = {};
+      if (decision.interimInterval !== undefined && decision.interimInterval !== session.interimInterval) {
+        control.interimInterval = decision.interimInterval;
+      }
+      if (decision.status === "disconnect" && session.disconnect === null) {
+        control.disconnect = "requested";
+        control.disconnectReason = decision.reason ?? null;
+        this.logger.warn({ session: session.id, user: session.user, nas: session.nas, reason: decision.reason }, "disconnect requested");
+      }
+      if (Object.keys(control).length > 0) session = (await this.store.updateSessionControl(session.id, control)) ?? session;
+    }
+
+    if (!result.duplicate) this.announceClosed(record, result, session);
+    return { ...decision, result, session };
+  }
+
+  /** sessionClosed runs after the answer is decided, so it never delays the NAS. */
+  private announceClosed(record: AccountingRecord, result: AppendResult, session: Session | null): void {
+    const host = this.plugins();
+    if (host.size === 0) return;
+    const closed: Promise<Session | null>[] = [];
+    if (record.kind === "stop" && session !== null && session.status === "closed" && session.stoppedAt === record.eventTime) {
+      closed.push(Promise.resolve(session));
+    }
+    for (const pk of result.closedSessionPks ?? []) closed.push(this.store.getSession(pk));
+    for (const p of closed) {
+      void p.then((s) => (s ? host.sessionClosed(s) : undefined)).catch((err: unknown) => this.logger.error({ err }, "sessionClosed failed"));
+    }
+  }
+}
