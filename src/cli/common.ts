@@ -2,6 +2,7 @@
 // turning errors into one clear line and an exit code.
 
 import { ConfigError, configPath, loadConfig, type Config } from "../config/load.ts";
+import { PluginLoadError } from "../plugins/host.ts";
 import { openStore } from "../store/index.ts";
 import type { Store } from "../store/store.ts";
 
@@ -75,7 +76,7 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | 
     try {
       await fn(...args);
     } catch (e) {
-      if (e instanceof ConfigError || e instanceof UsageError) {
+      if (e instanceof ConfigError || e instanceof UsageError || e instanceof PluginLoadError) {
         process.stderr.write(`tally: ${e.message}\n`);
         process.exitCode = 2;
       } else {

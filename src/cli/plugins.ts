@@ -10,10 +10,9 @@ import type { AccountingRecord } from "../model/record.ts";
 import type { AuthenticateRequest } from "../plugins/api.ts";
 import { PluginHost } from "../plugins/host.ts";
 import { storeView } from "../plugins/store-view.ts";
-import { openStore } from "../store/index.ts";
 import { SqliteStore } from "../store/sqlite.ts";
 import type { Store } from "../store/store.ts";
-import { action, printJson, printTable, readConfig, UsageError, withStore, type GlobalOptions } from "./common.ts";
+import { action, printJson, printTable, UsageError, withStore, type GlobalOptions } from "./common.ts";
 
 function readJson(flag: string, path: string): Record<string, unknown> {
   try {
@@ -83,7 +82,7 @@ export function register(program: Command): void {
     .command("plugin")
     .description("plugin author tools")
     .command("test <module>")
-    .description("run one hook of a plugin (built-in name or path) on a record or request from a JSON file")
+    .description("run one hook of a plugin (built-in name or path) on a record or request from a JSON file, against a throw-away store")
     .option("--record <file>", "accounting: an AccountingRecord as JSON (missing fields get defaults)")
     .option("--request <file>", "authenticate: { user, password, method? } as JSON")
     .option("--options <json>", "the plugin's options, as JSON", "{}")
@@ -103,21 +102,21 @@ export function register(program: Command): void {
           resolved: isPath ? { path: resolve(module) } : { builtin: module },
           options,
           timeoutMs: 10_000,
+          baseDir: process.cwd(),
         };
-        // The config's store when there is one (so quota sees real usage), else a throw-away one.
-        let store: Store;
-        try {
-          store = openStore(readConfig(program.opts<GlobalOptions>()).store);
-        } catch {
-          store = SqliteStore.open(":memory:");
-        }
+        // A throw-away store: the record is folded into it first, as the server does before
+        // plugins see a record, so usage and context.session include it. Nothing touches the
+        // real store.
+        const store: Store = SqliteStore.open(":memory:");
         const logger = createLogger("info");
         try {
           const host = await PluginHost.load([plugin], storeView(store), logger);
           try {
             if (o.record !== undefined) {
               const record = recordFromJson(readJson("--record", o.record));
-              printJson(await host.accounting(record, null, o.redelivery ?? false, "test"));
+              const [stored] = await store.appendRecords([record], null);
+              const session = stored?.sessionPk ? await store.getSession(stored.sessionPk) : null;
+              printJson(await host.accounting(record, session, o.redelivery ?? false, "test"));
             } else {
               const j = readJson("--request", o.request!);
               const password = typeof j.password === "string" ? j.password : null;

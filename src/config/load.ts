@@ -46,6 +46,10 @@ export interface PluginConfig {
   options: Record<string, unknown>;
   /** Milliseconds per hook call. */
   timeoutMs: number;
+  /** Shown instead of the plugin's own name. */
+  name?: string;
+  /** The folder of the config file, for relative paths in options. */
+  baseDir: string;
 }
 
 export interface GroupConfig {
@@ -200,6 +204,8 @@ export function buildConfig(file: string, doc: unknown): Config {
       resolved: isPath ? { path: rel(p.module) } : { builtin: p.module },
       options: p.options,
       timeoutMs: Math.round(p.timeout * 1000),
+      name: p.name,
+      baseDir,
     };
   });
   if (problems.length > 0) throw new ConfigError(file, problems);

@@ -111,6 +111,8 @@ export const storeSchema = z.strictObject({
 /** A plugin: a built-in by name (`quota`) or a module path (`./plugins/mine.ts`). */
 export const pluginSchema = z.strictObject({
   module: z.string().min(1, "expected a built-in plugin name or a module path"),
+  /** Overrides the plugin's own name, e.g. to list one module twice. */
+  name: z.string().min(1).optional(),
   options: z.record(z.string(), z.unknown()).default({}),
   /** Seconds each hook call may take before it counts as an error. */
   timeout: z.number().positive().max(60).default(2),

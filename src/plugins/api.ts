@@ -126,6 +126,8 @@ export interface Plugin {
 export interface PluginSetup {
   /** The plugin's `options` from tally.yaml, as written. */
   options: Readonly<Record<string, unknown>>;
+  /** The folder of tally.yaml: resolve relative paths in options against it. */
+  baseDir?: string;
   log: PluginLogger;
   store: PluginStoreView;
 }

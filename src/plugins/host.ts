@@ -103,7 +103,9 @@ export class PluginHost {
     }
     const names = new Set<string>();
     for (const e of entries) {
-      if (names.has(e.info.name)) throw new PluginLoadError(`two plugins are named "${e.info.name}"; names must be unique`);
+      if (names.has(e.info.name)) {
+        throw new PluginLoadError(`two plugins are named "${e.info.name}"; names must be unique (give one a "name:" in tally.yaml)`);
+      }
       names.add(e.info.name);
     }
     return new PluginHost(entries, logger);
@@ -259,7 +261,7 @@ async function loadOne(config: PluginConfig, index: number, generation: number, 
   const log = logger.child({ plugin: config.module });
   let plugin: Plugin;
   try {
-    plugin = await factory({ options: Object.freeze({ ...config.options }), log, store });
+    plugin = await factory({ options: Object.freeze({ ...config.options }), log, store, baseDir: config.baseDir });
   } catch (e) {
     throw new PluginLoadError(`${where}: ${(e as Error).message}`);
   }
@@ -267,10 +269,11 @@ async function loadOne(config: PluginConfig, index: number, generation: number, 
     throw new PluginLoadError(`${where}: the factory must return an object with a non-empty "name"`);
   }
   const hooks = HOOKS.filter((h) => typeof plugin[h] === "function");
+  const name = config.name ?? plugin.name;
   const stats = Object.fromEntries(HOOKS.map((h) => [h, { calls: 0, errors: 0, timeouts: 0 }])) as Record<Hook, HookStats>;
   return {
-    info: { name: plugin.name, version: plugin.version ?? null, module: config.module, hooks, timeoutMs: config.timeoutMs, stats },
+    info: { name, version: plugin.version ?? null, module: config.module, hooks, timeoutMs: config.timeoutMs, stats },
     plugin,
-    context: { log: logger.child({ plugin: plugin.name }), store, options: Object.freeze({ ...config.options }) },
+    context: { log: logger.child({ plugin: name }), store, options: Object.freeze({ ...config.options }) },
   };
 }

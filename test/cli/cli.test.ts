@@ -139,4 +139,29 @@ describe("tally CLI", () => {
       await tally.cleanup();
     }
   });
+
+  it("plugins list shows the configured plugins; plugin test runs one hook on a record; a bad option is one clear line", async () => {
+    const dir = makeTempDir();
+    const configPath = join(dir, "tally.yaml");
+    try {
+      writeFileSync(configPath, JSON.stringify({ radius: { auth: null, acct: null }, plugins: [{ module: "quota", options: { bytes: 1000, period: "total" } }, { module: "seed-demo", timeout: 1 }] }));
+      const list = JSON.parse((await runCli(configPath, ["plugins", "list", "--json"])).stdout) as { name: string; hooks: string[]; timeoutMs: number }[];
+      assert.deepEqual(list.map((p) => [p.name, p.hooks.includes("accounting"), p.timeoutMs]), [
+        ["quota", true, 2000],
+        ["seed-demo", true, 1000],
+      ]);
+      writeFileSync(join(dir, "rec.json"), JSON.stringify({ kind: "interim", user: "alice", sessionId: "s1", inputOctets: 5000, sessionTime: 60 }));
+      const over = await runCli(configPath, ["plugin", "test", "quota", "--options", '{"bytes":1000,"period":"total"}', "--record", join(dir, "rec.json")]);
+      assert.equal(over.code, 0, over.stderr);
+      assert.deepEqual(JSON.parse(over.stdout), { status: "disconnect", reason: "quota: quota exhausted" });
+      const under = await runCli(configPath, ["plugin", "test", "quota", "--options", '{"bytes":100000,"period":"total"}', "--record", join(dir, "rec.json")]);
+      assert.equal(JSON.parse(under.stdout).status, "ok");
+      const bad = await runCli(configPath, ["plugin", "test", "quota", "--options", '{"byts":1}', "--record", join(dir, "rec.json")]);
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /^tally: plugins\[0\] \(quota\): quota: options\.byts: unknown option/);
+      assert.doesNotMatch(bad.stderr, /at loadOne/, "no stack trace");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
