@@ -128,7 +128,12 @@ describe("plugin error and reload", () => {
   let tally: TallyProcess;
   let file: string;
   before(async () => {
-    tally = await startTally({ ...BASE_CONFIG, plugins: [] });
+    tally = await startTally({
+      ...BASE_CONFIG,
+      tacacs: { listen: "127.0.0.1:0" },
+      clients: [{ name: "lab", address: "127.0.0.0/8", secret: SECRET, tacacsKey: TACACS_KEY }],
+      plugins: [],
+    });
     file = join(tally.dir, "probe.jsonl");
   });
   after(async () => {
@@ -162,6 +167,22 @@ describe("plugin error and reload", () => {
     const r = await radclient(`127.0.0.1:${tally.acctPort}`, "acct", acct({ "User-Name": "alice", "Acct-Session-Id": "err-2", "Acct-Status-Type": "Start" }), ["-t", "1", "-r", "3"]);
     assert.match(r.stdout, /Received Accounting-Response/);
     assert.ok(calls(file).some((c) => c.sessionId === "err-2" && c.redelivery === true), "the old probe (errorFirst) still runs");
+  });
+
+  it("TACACS+: error answers ERROR, the resend is a redelivery; the plugin's interval lands on the session", async () => {
+    const tacFile = join(tally.dir, "tacacs.jsonl");
+    await reloadWith([{ module: probe, options: { file: tacFile, errorFirst: true, acctInterval: 17 } }]);
+    const client = await TacacsClient.connect({ host: "127.0.0.1", port: tally.tacacsPort, key: TACACS_KEY });
+    const req = { user: "dave", port: "tty2", flags: AcctFlag.Start, args: ["task_id=77", "service=shell"] };
+    assert.equal((await client.account(req)).status, AcctStatus.Error);
+    assert.equal((await client.account(req)).status, AcctStatus.Success);
+    await client.close();
+    assert.deepEqual(calls(tacFile).filter((c) => c.user === "dave").map((c) => c.redelivery), [false, true]);
+    const [s] = JSON.parse(await tally.cli(["sessions", "--json", "--user", "dave"])) as { interimInterval: number; nextUpdateDue: string; updatedAt: string }[];
+    assert.equal(s!.interimInterval, 17);
+    assert.equal(Date.parse(s!.nextUpdateDue) - Date.parse(s!.updatedAt), 17_000);
+    const records = JSON.parse(await tally.cli(["records", "--session", String((s as unknown as { id: number }).id), "--json"])) as unknown[];
+    assert.equal(records.length, 1, "stored once");
   });
 
   it("SIGHUP to no plugins: the next record is acknowledged at once", async () => {
