@@ -16,6 +16,12 @@ export interface AccountingOutcome extends CombinedAccounting {
   session: Session | null;
 }
 
+/** What the service asks of the NAS side after a decision; wired to the Disconnector. */
+export interface SessionActions {
+  disconnect(session: Session, reason: string | null): Promise<unknown>;
+  changeInterval(session: Session, seconds: number): Promise<unknown>;
+}
+
 export class AccountingService {
   constructor(
     private readonly core: AccountingCore,
@@ -23,6 +29,7 @@ export class AccountingService {
     /** A getter, so a reload can swap the plugins without touching the transports. */
     private readonly plugins: () => PluginHost,
     private readonly logger: Logger,
+    private readonly actions: SessionActions | null = null,
   ) {}
 
   /** Rejects only when the store could not commit; plugin failures come back as status "error". */
@@ -38,16 +45,28 @@ export class AccountingService {
       if (decision.interimInterval !== undefined && decision.interimInterval !== session.interimInterval) {
         control.interimInterval = decision.interimInterval;
       }
-      if (decision.status === "disconnect" && session.disconnect === null) {
+      // A request that went unanswered is tried again on the next decision; one under way,
+      // acknowledged or refused is not.
+      if (decision.status === "disconnect" && (session.disconnect === null || session.disconnect === "unanswered")) {
         control.disconnect = "requested";
         control.disconnectReason = decision.reason ?? null;
         this.logger.warn({ session: session.id, user: session.user, nas: session.nas, reason: decision.reason }, "disconnect requested");
       }
       if (Object.keys(control).length > 0) session = (await this.store.updateSessionControl(session.id, control)) ?? session;
+      // Acting on the NAS never delays the answer to this record.
+      if (this.actions !== null) {
+        const s = session;
+        if (control.disconnect !== undefined) this.background(this.actions.disconnect(s, decision.reason ?? null), "disconnect");
+        if (control.interimInterval !== undefined) this.background(this.actions.changeInterval(s, control.interimInterval), "interval change");
+      }
     }
 
     if (!result.duplicate) this.announceClosed(record, result, session);
     return { ...decision, result, session };
+  }
+
+  private background(work: Promise<unknown>, what: string): void {
+    work.catch((err: unknown) => this.logger.error({ err }, `${what} failed`));
   }
 
   /** sessionClosed runs after the answer is decided, so it never delays the NAS. */

@@ -28,6 +28,10 @@ export interface ClientConfig {
   /** TACACS+ key; null: this client does not speak TACACS+. */
   tacacsKey: Buffer | null;
   requireMessageAuthenticator: boolean;
+  /** The NAS's dynamic-authorization server (RFC 5176). */
+  coa: { address: string | null; port: number; secret: Buffer | null; timeoutMs: number; retries: number };
+  coaInterimInterval: boolean;
+  disconnect: { action: "coa" | "command" | "http"; command: string | null; url: string | null; timeoutMs: number };
 }
 
 /** TACACS+ authorization rules with values as strings and patterns compiled. */
@@ -167,12 +171,29 @@ export function buildConfig(file: string, doc: unknown): Config {
       const source = cl[key];
       return source === undefined ? null : Buffer.from(resolveSecret(file, `clients[${i}].${key}`, source, problems), "utf8");
     };
+    const radiusSecret = secret("secret");
+    const command = cl.disconnect?.command;
     return {
       name: cl.name,
       address: parseAddressRange(cl.address)!,
-      secret: secret("secret"),
+      secret: radiusSecret,
       tacacsKey: secret("tacacsKey"),
       requireMessageAuthenticator: cl.requireMessageAuthenticator,
+      coa: {
+        address: cl.coa?.address ?? null,
+        port: cl.coa?.port ?? 3799,
+        secret: cl.coa?.secret === undefined ? radiusSecret : Buffer.from(resolveSecret(file, `clients[${i}].coa.secret`, cl.coa.secret, problems), "utf8"),
+        timeoutMs: Math.round((cl.coa?.timeout ?? 1) * 1000),
+        retries: cl.coa?.retries ?? 3,
+      },
+      coaInterimInterval: cl.coaInterimInterval,
+      disconnect: {
+        action: cl.disconnect?.action ?? "coa",
+        // A bare name is looked up on PATH; a path is relative to the config file.
+        command: command === undefined ? null : command.includes("/") ? rel(command) : command,
+        url: cl.disconnect?.url ?? null,
+        timeoutMs: Math.round((cl.disconnect?.timeout ?? 10) * 1000),
+      },
     };
   });
   const groupNames = new Set<string>();

@@ -58,6 +58,35 @@ export const clientSchema = z.strictObject({
   tacacsKey: secretSource.optional(),
   /** Refuse Access-Requests without a valid Message-Authenticator (BlastRADIUS, CVE-2024-3596). */
   requireMessageAuthenticator: z.boolean({ error: "expected true or false" }).default(false),
+  /** Where the NAS's dynamic-authorization server listens (RFC 5176). */
+  coa: z
+    .strictObject({
+      /** Default: the session's NAS-IP-Address, else the client's address when it is one host. */
+      address: z.string().refine((a) => isIP(a) !== 0, { error: "expected an IP address" }).optional(),
+      port: z.number().int().min(1).max(65535).default(3799),
+      /** Default: the client's RADIUS secret. */
+      secret: secretSource.optional(),
+      /** Seconds for the first attempt; each retry waits twice as long. */
+      timeout: z.number().positive().max(60).default(1),
+      retries: z.number().int().min(0).max(10).default(3),
+    })
+    .optional(),
+  /** Send a CoA-Request with Acct-Interim-Interval when a plugin changes a session's interval. */
+  coaInterimInterval: z.boolean({ error: "expected true or false" }).default(false),
+  /** How to cut a user off: RFC 5176 Disconnect-Request (default), a program, or an HTTP POST. */
+  disconnect: z
+    .strictObject({
+      action: z.enum(["coa", "command", "http"]).default("coa"),
+      /** action command: the program, run with USER NAS PORT REMOTE-ADDRESS SESSION-ID. */
+      command: z.string().min(1).optional(),
+      /** action http: the URL that receives the session as JSON. */
+      url: z.url({ protocol: /^https?$/, error: "expected an http(s) URL" }).optional(),
+      /** Seconds the command or the HTTP call may take. */
+      timeout: z.number().positive().max(300).default(10),
+    })
+    .refine((d) => d.action !== "command" || d.command !== undefined, { error: 'action "command" needs a "command"', path: ["command"] })
+    .refine((d) => d.action !== "http" || d.url !== undefined, { error: 'action "http" needs a "url"', path: ["url"] })
+    .optional(),
 });
 
 /** A regular expression given as a string; checked to compile. */

@@ -7,10 +7,12 @@ import { isIPv6 } from "node:net";
 import { verifyResponse } from "./crypto.ts";
 
 export interface SendOptions {
-  /** Seconds to wait for each attempt. */
+  /** Seconds to wait for the first attempt. */
   timeout: number;
   /** Retransmissions after the first attempt. */
   retries: number;
+  /** Each retransmission waits this many times longer than the one before (default 1). */
+  backoff?: number;
 }
 
 export interface Reply {
@@ -44,9 +46,10 @@ export function sendRequest(
     };
     const attempt = () => {
       if (attempts > options.retries) return finish(null);
+      const wait = options.timeout * (options.backoff ?? 1) ** attempts * 1000;
       attempts++;
       socket.send(datagram, server.port, server.host);
-      timer = setTimeout(attempt, options.timeout * 1000);
+      timer = setTimeout(attempt, wait);
     };
     socket.on("message", (msg) => {
       if (msg.length < 20 || msg[1] !== identifier) return;

@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net";
 import { AccountingCore } from "../accounting/core.ts";
 import { AccountingService } from "../accounting/service.ts";
 import { UserDirectory } from "../auth/users.ts";
+import { Disconnector } from "../disconnect/disconnector.ts";
 import { ConfigError, loadConfig, type Config } from "../config/load.ts";
 import type { Logger } from "../log.ts";
 import { PluginHost } from "../plugins/host.ts";
@@ -26,6 +27,7 @@ export interface RunningTally {
   tacacs: TacacsServer | null;
   dictionary: Dictionary;
   plugins(): PluginHost;
+  disconnector: Disconnector;
   addresses: { auth?: AddressInfo; acct?: AddressInfo; tacacs?: { address: string; port: number } };
   /**
    * Re-reads the config file: clients, users, groups, dictionaries and plugins change for the
@@ -92,7 +94,8 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
     { defaultInterimInterval: config.accounting.defaultInterimInterval, maxBatch: config.accounting.maxBatch },
     (err, size) => logger.error({ err, size }, "store commit failed; records not acknowledged"),
   );
-  const service = new AccountingService(accounting, store, () => plugins, logger);
+  const disconnector = new Disconnector(config.clients, store, dictionary, logger);
+  const service = new AccountingService(accounting, store, () => plugins, logger, disconnector);
   let users = new UserDirectory(config.users, config.groups, store);
   const radius = new RadiusServer(
     {
@@ -130,6 +133,7 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
       return dictionary;
     },
     plugins: () => plugins,
+    disconnector,
     addresses,
     async reload() {
       const next = loadConfig(current.file);
@@ -144,6 +148,7 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
       users = new UserDirectory(next.users, next.groups, store);
       radius.update({ clients: new ClientTable(next.clients), users, dictionary });
       tacacs?.update({ clients: next.clients, users });
+      disconnector.update(next.clients, dictionary);
       current = next;
       logger.info({ plugins: plugins.list().map((p) => p.name) }, "configuration reloaded");
       // The old plugins finish what they were given, then close.

@@ -74,9 +74,12 @@ describe("plugins in a running server", () => {
     assert.equal(s!.disconnect, null, "below the quota");
     const crossing = await radclient(`127.0.0.1:${tally.acctPort}`, "acct", acct({ ...base, "Acct-Status-Type": "Interim-Update", "Acct-Session-Time": 120, "Acct-Input-Octets": 9000, "Acct-Output-Octets": 3000 }));
     assert.match(crossing.stdout, /Received Accounting-Response/, "a disconnect is still acknowledged");
+    // The request is acted on at once; this client has no CoA address configured (and the
+    // records carry no NAS-IP-Address), so the attempt is refused with that reason.
+    await tally.waitForLog((l) => l.msg === "disconnect" && l.user === "bob");
     [s] = await sessionsOf(tally, "bob");
-    assert.equal(s!.disconnect, "requested");
-    assert.match(String(s!.disconnectReason), /quota/);
+    assert.equal(s!.disconnect, "refused");
+    assert.match(String(s!.disconnectReason), /quota exhausted; no address for the NAS's dynamic-authorization server/);
     const login = await radclient(`127.0.0.1:${tally.authPort}`, "auth", 'User-Name = "bob"\nUser-Password = "bobpass"');
     assert.match(login.stdout, /Received Access-Reject/);
   });
