@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, describe, it } from "node:test";
@@ -206,5 +207,58 @@ describe("TACACS+ disconnect by command", () => {
     assert.equal(r!.detail, "command exited 3: no such line");
     const [s] = JSON.parse(await tally.cli(["sessions", "--json", "--user", "fail"])) as { disconnect: string }[];
     assert.equal(s!.disconnect, "refused");
+  });
+});
+
+describe("disconnect by HTTP", () => {
+  let tally: TallyProcess;
+  let receiver: Server;
+  const bodies: { action: string; reason: string; session: { user: string; sessionId: string } }[] = [];
+  before(async () => {
+    receiver = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c: Buffer) => (body += c.toString()));
+      req.on("end", () => {
+        const parsed = JSON.parse(body) as (typeof bodies)[number];
+        bodies.push(parsed);
+        res.statusCode = parsed.session.user === "refuse-me" ? 409 : 204;
+        res.end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", () => r()));
+    const port = (receiver.address() as { port: number }).port;
+    tally = await startTally({
+      store: { sqlite: "./tally.db" },
+      radius: { auth: null, acct: null },
+      tacacs: { listen: "127.0.0.1:0" },
+      clients: [{ name: "switches", address: "127.0.0.0/8", tacacsKey: TACACS_KEY, disconnect: { action: "http", url: `http://127.0.0.1:${port}/kick`, timeout: 2 } }],
+    });
+  });
+  after(async () => {
+    await tally.cleanup();
+    receiver.close();
+  });
+
+  it("POSTs the session as JSON; 2xx is acknowledged, any other status refused", async () => {
+    const client = await TacacsClient.connect({ host: "127.0.0.1", port: tally.tacacsPort, key: TACACS_KEY });
+    for (const user of ["dan", "refuse-me"]) {
+      assert.equal((await client.account({ user, port: "tty1", flags: AcctFlag.Start, args: ["task_id=5", "service=shell"] })).status, AcctStatus.Success);
+    }
+    await client.close();
+    const ok = await runCli(tally.configPath, ["disconnect", "--user", "dan", "--reason", "policy", "--json"]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.deepEqual(
+      (JSON.parse(ok.stdout) as { state: string; detail: string }[]).map((r) => [r.state, r.detail]),
+      [["acknowledged", "HTTP 204"]],
+    );
+    assert.equal(bodies[0]!.action, "disconnect");
+    assert.equal(bodies[0]!.reason, "policy");
+    assert.equal(bodies[0]!.session.sessionId, "5");
+    const bad = await runCli(tally.configPath, ["disconnect", "--user", "refuse-me", "--json"]);
+    assert.equal(bad.code, 1);
+    assert.deepEqual(
+      (JSON.parse(bad.stdout) as { state: string; detail: string }[]).map((r) => [r.state, r.detail]),
+      [["refused", "HTTP 409"]],
+    );
   });
 });
