@@ -5,7 +5,6 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import type { AccountingContext, PluginLogger, PluginSetup } from "../../src/plugins/api.ts";
 import detailFile, {
   createDetailFile,
   ctime,
@@ -16,34 +15,7 @@ import detailFile, {
   type DetailFilePlugin,
 } from "../../src/plugins/builtin/detail-file.ts";
 import { rec, SEC, T0, tempDir } from "../store/fixtures.ts";
-
-interface LogLine {
-  level: "debug" | "info" | "warn" | "error";
-  fields: Record<string, unknown>;
-  msg: string;
-}
-
-function captureLog(): { log: PluginLogger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const at = (level: LogLine["level"]) => (fields: object, msg?: string) => {
-    lines.push({ level, fields: fields as Record<string, unknown>, msg: msg ?? "" });
-  };
-  return { log: { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") }, lines };
-}
-
-const store = {
-  usage: () => Promise.reject(new Error("not used")),
-  openSessions: () => Promise.resolve([]),
-};
-
-function setupWith(options: Record<string, unknown>): { setup: PluginSetup; lines: LogLine[] } {
-  const { log, lines } = captureLog();
-  return { setup: { options, log, store }, lines };
-}
-
-function ctx(setup: PluginSetup): AccountingContext {
-  return { log: setup.log, store: setup.store, options: setup.options, redelivery: false, session: null };
-}
+import { ctx, setupWith } from "./helpers.ts";
 
 const read = (file: string) => fs.readFileSync(file, "utf8");
 const HOUR_MS = 3600 * SEC;

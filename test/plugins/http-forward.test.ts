@@ -5,39 +5,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import type { AccountingContext, PluginLogger, PluginSetup, Session } from "../../src/plugins/api.ts";
+import type { Session } from "../../src/plugins/api.ts";
 import { createHttpForward, parseHttpForwardOptions, type HttpForwardPlugin } from "../../src/plugins/builtin/http-forward.ts";
 import httpForward from "../../src/plugins/builtin/http-forward.ts";
 import { foldRecord } from "../../src/model/session.ts";
 import { rec, SEC, T0 } from "../store/fixtures.ts";
-
-interface LogLine {
-  level: "debug" | "info" | "warn" | "error";
-  fields: Record<string, unknown>;
-  msg: string;
-}
-
-function captureLog(): { log: PluginLogger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const at = (level: LogLine["level"]) => (fields: object, msg?: string) => {
-    lines.push({ level, fields: fields as Record<string, unknown>, msg: msg ?? "" });
-  };
-  return { log: { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") }, lines };
-}
-
-const store = {
-  usage: () => Promise.reject(new Error("not used")),
-  openSessions: () => Promise.resolve([]),
-};
-
-function setupWith(options: Record<string, unknown>): { setup: PluginSetup; lines: LogLine[] } {
-  const { log, lines } = captureLog();
-  return { setup: { options, log, store }, lines };
-}
-
-function ctx(setup: PluginSetup, session: Session | null = null): AccountingContext {
-  return { log: setup.log, store: setup.store, options: setup.options, redelivery: false, session };
-}
+import { ctx, setupWith } from "./helpers.ts";
 
 interface Received {
   body: Record<string, unknown>;

@@ -4,10 +4,8 @@ import type { AccountingRecord } from "../../src/model/record.ts";
 import type {
   AccountingDecision,
   AuthenticateDecision,
-  AuthenticateRequest,
   Plugin,
   PluginContext,
-  PluginLogger,
   PluginStoreView,
 } from "../../src/plugins/api.ts";
 import quotaDefault, { createQuota, parseQuotaOptions, periodStart } from "../../src/plugins/builtin/quota.ts";
@@ -15,22 +13,9 @@ import { storeView } from "../../src/plugins/store-view.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 import { MIN, SEC, T0, rec, tempDir } from "../store/fixtures.ts";
 import type { TempDir } from "../store/fixtures.ts";
+import { authRequest, captureLog, ctx, pluginContext, setupWith, type LogLine } from "./helpers.ts";
 
-// ---- helpers (kept here so this file does not depend on a shared fixture) ----------------
-
-interface LogLine {
-  level: string;
-  fields: object;
-  msg: string | undefined;
-}
-
-function collectingLog(): { log: PluginLogger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const at = (level: string) => (fields: object, msg?: string) => {
-    lines.push({ level, fields, msg });
-  };
-  return { lines, log: { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") } };
-}
+// ---- helpers (those shared with the other plugin tests are in helpers.ts) ----------------
 
 /** The clock of most tests: five days after T0 (2024-01-15 23:00Z), still in January. */
 const JAN_20 = Date.UTC(2024, 0, 20, 12, 0, 0);
@@ -59,9 +44,9 @@ async function withQuota(options: Record<string, unknown>, fn: (h: Harness) => P
   const store = SqliteStore.open(tmp.file(`quota-${++n}.db`));
   try {
     const view = storeView(store);
-    const { log, lines } = collectingLog();
-    const plugin = await createQuota(() => now)({ options, log, store: view });
-    const context: PluginContext = { log, store: view, options };
+    const { setup, lines } = setupWith(options, view);
+    const plugin = await createQuota(() => now)(setup);
+    const context: PluginContext = pluginContext(setup);
     const h: Harness = {
       store,
       view,
@@ -77,7 +62,7 @@ async function withQuota(options: Record<string, unknown>, fn: (h: Harness) => P
         const [res] = await store.appendRecords([record], interimInterval);
         assert.ok(res, "appendRecords returned a result");
         const session = res.sessionPk === null ? null : await store.getSession(res.sessionPk);
-        return plugin.accounting(record, { ...context, redelivery: false, session });
+        return plugin.accounting(record, ctx(setup, session));
       },
       async seed(...records) {
         await store.appendRecords(records, 600);
@@ -87,20 +72,6 @@ async function withQuota(options: Record<string, unknown>, fn: (h: Harness) => P
   } finally {
     await store.close();
   }
-}
-
-function authRequest(user: string): AuthenticateRequest {
-  return {
-    protocol: "radius",
-    user,
-    method: "pap",
-    password: "secret",
-    verifyPassword: (c) => c === "secret",
-    client: "lab",
-    nas: "nas-a",
-    clientAddress: null,
-    attributes: [],
-  };
 }
 
 /** A finished session of `user` at `at` with the given counters. */
@@ -428,7 +399,7 @@ describe("quota: options", () => {
   });
 
   test("the default export is a factory that validates its options", async () => {
-    const { log } = collectingLog();
+    const { log } = captureLog();
     const store = SqliteStore.open(tmp.file(`quota-${++n}.db`));
     try {
       const view = storeView(store);

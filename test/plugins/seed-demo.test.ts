@@ -2,38 +2,11 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { AccountingContext, PluginLogger, PluginSetup, Session } from "../../src/plugins/api.ts";
+import type { Session } from "../../src/plugins/api.ts";
 import seedDemo, { createSeedDemo, parseSeedDemoOptions } from "../../src/plugins/builtin/seed-demo.ts";
 import { foldRecord } from "../../src/model/session.ts";
 import { rec, SEC, T0 } from "../store/fixtures.ts";
-
-interface LogLine {
-  level: "debug" | "info" | "warn" | "error";
-  fields: Record<string, unknown>;
-  msg: string;
-}
-
-function captureLog(): { log: PluginLogger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const at = (level: LogLine["level"]) => (fields: object, msg?: string) => {
-    lines.push({ level, fields: fields as Record<string, unknown>, msg: msg ?? "" });
-  };
-  return { log: { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") }, lines };
-}
-
-const store = {
-  usage: () => Promise.reject(new Error("not used")),
-  openSessions: () => Promise.resolve([]),
-};
-
-function setupWith(options: Record<string, unknown>): { setup: PluginSetup; lines: LogLine[] } {
-  const { log, lines } = captureLog();
-  return { setup: { options, log, store }, lines };
-}
-
-function ctx(setup: PluginSetup, session: Session | null = null): AccountingContext {
-  return { log: setup.log, store: setup.store, options: setup.options, redelivery: false, session };
-}
+import { ctx, setupWith } from "./helpers.ts";
 
 /** A closed session as the store would pass it with its stop (built with the real fold). */
 const session: Session = {

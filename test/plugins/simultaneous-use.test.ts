@@ -1,42 +1,15 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { AccountingRecord } from "../../src/model/record.ts";
-import type { AuthenticateDecision, AuthenticateRequest, PluginLogger } from "../../src/plugins/api.ts";
+import type { AuthenticateDecision } from "../../src/plugins/api.ts";
 import simultaneousUse, { parseSimultaneousUseOptions } from "../../src/plugins/builtin/simultaneous-use.ts";
 import { storeView } from "../../src/plugins/store-view.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 import { MIN, T0, rec, tempDir } from "../store/fixtures.ts";
 import type { TempDir } from "../store/fixtures.ts";
+import { authRequest, captureLog, pluginContext, setupWith, type LogLine } from "./helpers.ts";
 
-// ---- helpers (kept here so this file does not depend on a shared fixture) ----------------
-
-interface LogLine {
-  level: string;
-  fields: object;
-  msg: string | undefined;
-}
-
-function collectingLog(): { log: PluginLogger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const at = (level: string) => (fields: object, msg?: string) => {
-    lines.push({ level, fields, msg });
-  };
-  return { lines, log: { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") } };
-}
-
-function authRequest(user: string): AuthenticateRequest {
-  return {
-    protocol: "radius",
-    user,
-    method: "pap",
-    password: "secret",
-    verifyPassword: (c) => c === "secret",
-    client: "lab",
-    nas: "nas-a",
-    clientAddress: null,
-    attributes: [],
-  };
-}
+// ---- helpers (those shared with the other plugin tests are in helpers.ts) ----------------
 
 let tmp: TempDir;
 let n = 0;
@@ -55,14 +28,14 @@ async function withPlugin(options: Record<string, unknown>, fn: (h: Harness) => 
   const store = SqliteStore.open(tmp.file(`simuse-${++n}.db`));
   try {
     const view = storeView(store);
-    const { log, lines } = collectingLog();
-    const plugin = await simultaneousUse({ options, log, store: view });
+    const { setup, lines } = setupWith(options, view);
+    const plugin = await simultaneousUse(setup);
     assert.equal(plugin.name, "simultaneous-use");
     await fn({
       lines,
       async authenticate(user) {
         assert.ok(plugin.authenticate, "simultaneous-use has an authenticate hook");
-        return plugin.authenticate(authRequest(user), { log, store: view, options });
+        return plugin.authenticate(authRequest(user), pluginContext(setup));
       },
       async append(...records) {
         await store.appendRecords(records, 600);
@@ -166,7 +139,7 @@ describe("simultaneous-use", () => {
     fails({ exempt: [1] }, "simultaneous-use: options.exempt[0]: expected a user name");
     fails({ maximum: 2 }, "simultaneous-use: options.maximum: unknown option (expected max, users, exempt)");
     // The factory itself validates.
-    const { log } = collectingLog();
+    const { log } = captureLog();
     const store = SqliteStore.open(tmp.file(`simuse-${++n}.db`));
     try {
       await assert.rejects(async () => simultaneousUse({ options: { max: -1 }, log, store: storeView(store) }), {
