@@ -35,8 +35,13 @@ export class AccountingService {
   /** Rejects only when the store could not commit; plugin failures come back as status "error". */
   async account(record: AccountingRecord): Promise<AccountingOutcome> {
     const result = await this.core.submit(record);
-    let session = result.sessionPk === null ? null : await this.store.getSession(result.sessionPk);
     const host = this.plugins();
+    if (!host.hasAccounting) {
+      // Nothing to decide: acknowledge without reading the session back (the hot path).
+      if (!result.duplicate && host.size > 0) this.announceClosed(record, result, null);
+      return { status: "ok", result, session: null };
+    }
+    let session = result.sessionPk === null ? null : await this.store.getSession(result.sessionPk);
     const orderKey = result.sessionPk !== null ? `s${result.sessionPk}` : `n${record.protocol}:${record.nas}`;
     const decision = await host.accounting(record, session, result.duplicate, orderKey);
 
@@ -74,8 +79,10 @@ export class AccountingService {
     const host = this.plugins();
     if (host.size === 0) return;
     const closed: Promise<Session | null>[] = [];
-    if (record.kind === "stop" && session !== null && session.status === "closed" && session.stoppedAt === record.eventTime) {
-      closed.push(Promise.resolve(session));
+    if (record.kind === "stop" && result.sessionPk !== null) {
+      // Only the Stop that closed the session announces it (not a repeated or late one).
+      const closing = (s: Session | null) => (s !== null && s.status === "closed" && s.stoppedAt === record.eventTime ? s : null);
+      closed.push(session !== null ? Promise.resolve(closing(session)) : this.store.getSession(result.sessionPk).then(closing));
     }
     for (const pk of result.closedSessionPks ?? []) closed.push(this.store.getSession(pk));
     for (const p of closed) {

@@ -119,6 +119,11 @@ export class PluginHost {
     return this.entries.length;
   }
 
+  /** True when some plugin has an accounting hook (otherwise every record is simply ok). */
+  get hasAccounting(): boolean {
+    return this.entries.some((e) => e.plugin.accounting !== undefined);
+  }
+
   private async call<T>(entry: Entry, hook: Hook, run: () => T | Promise<T>): Promise<CallResult<T>> {
     const stats = entry.info.stats[hook];
     stats.calls++;
@@ -182,7 +187,7 @@ export class PluginHost {
    * records of one session.
    */
   accounting(record: AccountingRecord, session: Session | null, redelivery: boolean, orderKey: string): Promise<CombinedAccounting> {
-    if (!this.entries.some((e) => e.plugin.accounting)) return Promise.resolve({ status: "ok" });
+    if (!this.hasAccounting) return Promise.resolve({ status: "ok" });
     const previous = this.chains.get(orderKey) ?? Promise.resolve();
     const run = previous.then(() => this.runAccounting(record, session, redelivery));
     const tail = run.catch(() => {});
