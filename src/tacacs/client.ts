@@ -7,18 +7,13 @@
 
 import { createHash, randomBytes } from "node:crypto";
 import { connect } from "node:net";
-import type { Socket } from "node:net";
 import {
   decodeAcctReply, decodeAuthenReply, decodeAuthorResponse,
   encodeAcctRequest, encodeAuthenContinue, encodeAuthenStart, encodeAuthorRequest,
 } from "./bodies.ts";
-import type { AcctReply, AuthenReply, AuthenStart, AuthorRequest, AuthorResponse, BodyResult } from "./bodies.ts";
-import {
-  AuthenAction, AuthenContinueFlag, AuthenMethod, AuthenService, AuthenStatus, AuthenType,
-  HeaderFlag, MAX_BODY_LENGTH, MinorVersion, PacketType, PrivLevel, TAC_PLUS_MAJOR_VERSION, packetTypeName,
-} from "./constants.ts";
-import { FrameReader, openPacket, sealPacket } from "./packet.ts";
-import type { Frame } from "./packet.ts";
+import type { AcctReply, AuthenReply, AuthenStart, AuthorRequest, AuthorResponse } from "./bodies.ts";
+import { AuthenAction, AuthenMethod, AuthenService, AuthenStatus, AuthenType, MinorVersion, PacketType, PrivLevel } from "./constants.ts";
+import { Link, Session } from "./client-link.ts";
 
 export interface TacacsClientOptions {
   host: string;
@@ -54,170 +49,6 @@ export interface AsciiResult {
 
 /** An ASCII login that keeps prompting is given up after this many CONTINUEs. */
 const MAX_ASCII_ROUNDS = 10;
-
-const hex32 = (n: number): string => `0x${n.toString(16).padStart(8, "0")}`;
-
-type Negotiation = "fresh" | "pending" | "agreed" | "refused";
-
-/** One TCP connection and the sessions waiting for a reply on it. */
-class Link {
-  /** Single-connect state of a shared link (§4.3); the server's first reply settles it. */
-  negotiation: Negotiation = "fresh";
-  closed = false;
-  readonly done: Promise<void>;
-  /** Settles when the negotiation does or the connection closes. */
-  readonly agreement: Promise<void>;
-  readonly sessions = new Set<number>();
-  private settleAgreement!: () => void;
-  private readonly waiters = new Map<number, { resolve(f: Frame): void; reject(e: Error): void }>();
-  private readonly reader = new FrameReader({ maxBodyLength: MAX_BODY_LENGTH });
-  private failure: Error | undefined;
-
-  private constructor(
-    private readonly socket: Socket,
-    readonly shared: boolean,
-    private readonly where: string,
-    private readonly timeoutMs: number,
-  ) {
-    socket.setNoDelay(true);
-    this.agreement = new Promise((resolve) => (this.settleAgreement = resolve));
-    this.done = new Promise((resolve) => socket.once("close", () => resolve()));
-    socket.on("data", (chunk: Buffer) => {
-      const { frames, failure } = this.reader.push(chunk);
-      for (const frame of frames) this.dispatch(frame);
-      if (failure) {
-        this.failure = new Error(
-          `TACACS+ server ${where} sent an unreadable packet (${failure.reason} at stream offset ${failure.offset})`,
-        );
-        socket.destroy();
-      }
-    });
-    socket.on("error", (err) => (this.failure ??= new Error(`TACACS+ server ${where}: ${err.message}`)));
-    socket.once("close", () => {
-      this.closed = true;
-      this.settleAgreement();
-      const err = this.failure ?? new Error(`TACACS+ server ${where} closed the connection before replying`);
-      for (const w of this.waiters.values()) w.reject(err);
-      this.waiters.clear();
-    });
-  }
-
-  static open(host: string, port: number, timeoutMs: number, shared: boolean): Promise<Link> {
-    const where = `${host}:${port}`;
-    return new Promise((resolve, reject) => {
-      const socket = connect({ host, port });
-      const onError = (err: Error) => {
-        clearTimeout(timer);
-        reject(new Error(`cannot connect to TACACS+ server ${where}: ${err.message}`));
-      };
-      const timer = setTimeout(() => {
-        socket.destroy();
-        reject(new Error(`cannot connect to TACACS+ server ${where}: no connection within ${timeoutMs / 1000} s`));
-      }, timeoutMs);
-      socket.once("error", onError);
-      socket.once("connect", () => {
-        clearTimeout(timer);
-        socket.off("error", onError);
-        resolve(new Link(socket, shared, where, timeoutMs));
-      });
-    });
-  }
-
-  private dispatch(frame: Frame): void {
-    if (this.negotiation === "pending") {
-      this.negotiation = frame.header.flags & HeaderFlag.SingleConnect ? "agreed" : "refused";
-      this.settleAgreement();
-    }
-    let id = frame.header.sessionId;
-    // On a connection of its own, a reply with another session_id still belongs to the one
-    // session there, which then rejects it by name instead of timing out.
-    if (!this.waiters.has(id) && !this.shared && this.waiters.size === 1) id = this.waiters.keys().next().value!;
-    const waiter = this.waiters.get(id);
-    if (!waiter) return; // a late reply to a session that timed out or aborted
-    this.waiters.delete(id);
-    waiter.resolve(frame);
-  }
-
-  /** Writes one packet of session `sessionId` and waits for the server's next packet in it. */
-  exchange(packet: Buffer, sessionId: number, label: string): Promise<Frame> {
-    if (this.closed) return Promise.reject(this.failure ?? new Error(`TACACS+ connection to ${this.where} is closed`));
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters.delete(sessionId);
-        // Until the first reply we cannot know whether the server multiplexes; give up on it.
-        if (this.negotiation === "pending") {
-          this.failure ??= new Error(`TACACS+ server ${this.where} never answered the first session on this connection`);
-          this.socket.destroy();
-        }
-        reject(new Error(`no reply from TACACS+ server ${this.where} within ${this.timeoutMs / 1000} s (${label})`));
-      }, this.timeoutMs);
-      this.waiters.set(sessionId, {
-        resolve: (frame) => (clearTimeout(timer), resolve(frame)),
-        reject: (err) => (clearTimeout(timer), reject(err)),
-      });
-      this.socket.write(packet);
-    });
-  }
-
-  /** Writes a packet that expects no reply. */
-  send(packet: Buffer): void {
-    if (!this.closed) this.socket.write(packet);
-  }
-
-  close(): Promise<void> {
-    if (!this.closed) {
-      this.failure ??= new Error(`TACACS+ client closed the connection to ${this.where}`);
-      this.socket.end(() => this.socket.destroy()); // end first so a final ABORT is flushed
-      const stuck = setTimeout(() => this.socket.destroy(), this.timeoutMs);
-      void this.done.then(() => clearTimeout(stuck));
-    }
-    return this.done;
-  }
-}
-
-/** One TACACS+ session: a session_id and the seq_no of the next packet we send. */
-class Session {
-  private seqNo = 1;
-
-  constructor(
-    private readonly link: Link,
-    private readonly key: Buffer,
-    private readonly type: number,
-    private readonly minorVersion: number,
-    readonly sessionId: number,
-  ) {}
-
-  private seal(seqNo: number, body: Buffer): Buffer {
-    const flags = this.link.shared ? HeaderFlag.SingleConnect : 0;
-    const header = { majorVersion: TAC_PLUS_MAJOR_VERSION, minorVersion: this.minorVersion, type: this.type };
-    return sealPacket({ ...header, seqNo, flags, sessionId: this.sessionId }, body, this.key);
-  }
-
-  /** Sends `body` and returns the decoded reply, or throws saying what was wrong with it. */
-  async request<T>(body: Buffer, decode: (b: Buffer) => BodyResult<T>): Promise<T> {
-    const seqNo = this.seqNo;
-    const label = `${packetTypeName(this.type)} session ${hex32(this.sessionId)}, seq_no ${seqNo}`;
-    const { header: h, rawBody } = await this.link.exchange(this.seal(seqNo, body), this.sessionId, label);
-    const bad = (what: string) => new Error(`bad TACACS+ reply (${label}): ${what}`);
-    if (h.sessionId !== this.sessionId) throw bad(`session_id is ${hex32(h.sessionId)}`);
-    if (h.type !== this.type) throw bad(`type is ${packetTypeName(h.type)}`);
-    if (h.seqNo !== seqNo + 1) throw bad(`seq_no is ${h.seqNo}, expected ${seqNo + 1}`);
-    if (h.flags & HeaderFlag.Unencrypted) throw bad("the Unencrypted flag is set although a key is in use");
-    if (h.length === 0) {
-      throw bad("empty body: the server could not read the request (RFC 8907 §4.5); is the key the same on both sides?");
-    }
-    const r = decode(openPacket(h, rawBody, this.key));
-    if (!r.ok) throw bad(`it did not decode (${r.reason} at offset ${r.offset}); the server's key is probably different`);
-    this.seqNo = seqNo + 2;
-    return r.value;
-  }
-
-  /** CONTINUE with the ABORT flag (§5.3): ends the session on the server; nothing comes back. */
-  abort(reason: string): void {
-    const body = encodeAuthenContinue({ flags: AuthenContinueFlag.Abort, userMsg: Buffer.alloc(0), data: Buffer.from(reason) });
-    this.link.send(this.seal(this.seqNo, body));
-  }
-}
 
 const PROMPTS: ReadonlySet<number> = new Set([AuthenStatus.GetUser, AuthenStatus.GetPass, AuthenStatus.GetData]);
 
