@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-pkgs=(freeradius-utils freeradius-common python3 python3-pyrad libauthen-tacacsplus-perl sqlite3)
+pkgs=(freeradius-utils freeradius-common python3 python3-pyrad libauthen-tacacsplus-perl sqlite3 openvpn openssl iproute2 iputils-ping)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then
