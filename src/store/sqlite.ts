@@ -196,7 +196,8 @@ function usageTotals(r: UsageRow | undefined) {
 
 export class SqliteStore implements Store {
   readonly #db: Database.Database;
-  readonly #listSessionsCache = new Map<string, Database.Statement>();
+  /** Prepared statements of the filtered queries, by their SQL. */
+  readonly #queryCache = new Map<string, Database.Statement>();
 
   readonly #insertRecord: Database.Statement;
   readonly #findRecordByDedup: Database.Statement;
@@ -212,7 +213,6 @@ export class SqliteStore implements Store {
   readonly #getUser: Database.Statement;
   readonly #listUsers: Database.Statement;
   readonly #putUser: Database.Statement;
-  readonly #listCommandsCache = new Map<string, Database.Statement>();
   readonly #removeUser: Database.Statement;
   readonly #appendTx: (records: readonly AccountingRecord[], defaultInterimInterval: number | null) => AppendResult[];
 
@@ -427,58 +427,44 @@ export class SqliteStore implements Store {
     return apply.immediate();
   }
 
-  async listCommands(filter: CommandFilter = {}): Promise<StoredRecord[]> {
-    const where = ["command IS NOT NULL"];
-    const params: Record<string, string | number> = { limit: filter.limit ?? DEFAULT_SESSION_LIMIT };
-    if (filter.user !== undefined) {
-      where.push("user = @user");
-      params.user = filter.user;
+  /**
+   * Runs a filtered, newest-first query. `filters` maps a column to the value it must have (or,
+   * for `event_time`, the least value); undefined filters are left out. Each distinct shape of
+   * query is prepared once.
+   */
+  #filtered<Row>(
+    table: "records" | "sessions",
+    base: string[],
+    filters: Record<string, string | number | undefined>,
+    orderBy: string,
+    limit: number | undefined,
+  ): Row[] {
+    const lim = limit ?? DEFAULT_SESSION_LIMIT;
+    if (!Number.isInteger(lim) || lim < 0) throw new RangeError(`bad limit ${lim}`);
+    const where = [...base];
+    const params: Record<string, string | number> = { limit: lim };
+    for (const [column, value] of Object.entries(filters)) {
+      if (value === undefined) continue;
+      where.push(column === "event_time" ? "event_time >= @event_time" : `${column} = @${column}`);
+      params[column] = value;
     }
-    if (filter.nas !== undefined) {
-      where.push("nas = @nas");
-      params.nas = filter.nas;
-    }
-    if (filter.since !== undefined) {
-      where.push("event_time >= @since");
-      params.since = filter.since;
-    }
-    const sql = `SELECT * FROM records WHERE ${where.join(" AND ")} ORDER BY event_time DESC, id DESC LIMIT @limit`;
-    let stmt = this.#listCommandsCache.get(sql);
+    const sql = `SELECT * FROM ${table}${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY ${orderBy} LIMIT @limit`;
+    let stmt = this.#queryCache.get(sql);
     if (stmt === undefined) {
       stmt = this.#db.prepare(sql);
-      this.#listCommandsCache.set(sql, stmt);
+      this.#queryCache.set(sql, stmt);
     }
-    return (stmt.all(params) as RecordRow[]).map(rowToRecord);
+    return stmt.all(params) as Row[];
+  }
+
+  async listCommands(filter: CommandFilter = {}): Promise<StoredRecord[]> {
+    const filters = { user: filter.user, nas: filter.nas, event_time: filter.since };
+    return this.#filtered<RecordRow>("records", ["command IS NOT NULL"], filters, "event_time DESC, id DESC", filter.limit).map(rowToRecord);
   }
 
   async listSessions(filter: SessionFilter = {}): Promise<Session[]> {
-    const where: string[] = [];
-    const params: Record<string, string | number> = {};
-    if (filter.status !== undefined) {
-      where.push("status = @status");
-      params.status = filter.status;
-    }
-    if (filter.user !== undefined) {
-      where.push("user = @user");
-      params.user = filter.user;
-    }
-    if (filter.nas !== undefined) {
-      where.push("nas = @nas");
-      params.nas = filter.nas;
-    }
-    const limit = filter.limit ?? DEFAULT_SESSION_LIMIT;
-    if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`listSessions: bad limit ${limit}`);
-    params.limit = limit;
-    const sql =
-      "SELECT * FROM sessions" +
-      (where.length > 0 ? ` WHERE ${where.join(" AND ")}` : "") +
-      " ORDER BY updated_at DESC, id DESC LIMIT @limit";
-    let stmt = this.#listSessionsCache.get(sql);
-    if (stmt === undefined) {
-      stmt = this.#db.prepare(sql);
-      this.#listSessionsCache.set(sql, stmt);
-    }
-    return (stmt.all(params) as SessionRow[]).map(rowToSession);
+    const filters = { status: filter.status, user: filter.user, nas: filter.nas };
+    return this.#filtered<SessionRow>("sessions", [], filters, "updated_at DESC, id DESC", filter.limit).map(rowToSession);
   }
 
   async getSession(id: number): Promise<Session | null> {

@@ -155,24 +155,33 @@ export function decodeAuthenContinue(body: Buffer): BodyResult<AuthenContinue> {
   return { ok: true, value: { flags: body[4]!, userMsg: octets(r.value[0]), data: octets(r.value[1]) } };
 }
 
-/** Authorization REQUEST (§6.1): 8 fixed octets and one length octet per arg. */
-export function decodeAuthorRequest(body: Buffer): BodyResult<AuthorRequest> {
-  const r = sectionsWithArgs(body, 8, 7, [[4, 1], [5, 1], [6, 1]]);
+/**
+ * The request layout authorization and accounting share (§6.1, §7.1): authen_method,
+ * priv_lvl, authen_type, authen_service, three length octets and arg_cnt from `at`, then one
+ * length octet per arg; user, port, rem_addr, args.
+ */
+function decodeArgsRequest(body: Buffer, at: number): BodyResult<AuthorRequest> {
+  const r = sectionsWithArgs(body, at + 8, at + 7, [[at + 4, 1], [at + 5, 1], [at + 6, 1]]);
   if (!r.ok) return r;
   const p = r.value;
   return {
     ok: true,
     value: {
-      authenMethod: body[0]!,
-      privLvl: body[1]!,
-      authenType: body[2]!,
-      authenService: body[3]!,
+      authenMethod: body[at]!,
+      privLvl: body[at + 1]!,
+      authenType: body[at + 2]!,
+      authenService: body[at + 3]!,
       user: text(p[0]),
       port: text(p[1]),
       remAddr: text(p[2]),
       args: p.slice(3).map(text),
     },
   };
+}
+
+/** Authorization REQUEST (§6.1): 8 fixed octets and one length octet per arg. */
+export function decodeAuthorRequest(body: Buffer): BodyResult<AuthorRequest> {
+  return decodeArgsRequest(body, 0);
 }
 
 /** Authorization RESPONSE (§6.2): status, arg_cnt, 2-octet lengths, arg lengths; server_msg, data, args. */
@@ -188,23 +197,8 @@ export function decodeAuthorResponse(body: Buffer): BodyResult<AuthorResponse> {
 
 /** Accounting REQUEST (§7.1): like an authorization REQUEST with a flags octet in front. */
 export function decodeAcctRequest(body: Buffer): BodyResult<AcctRequest> {
-  const r = sectionsWithArgs(body, 9, 8, [[5, 1], [6, 1], [7, 1]]);
-  if (!r.ok) return r;
-  const p = r.value;
-  return {
-    ok: true,
-    value: {
-      flags: body[0]!,
-      authenMethod: body[1]!,
-      privLvl: body[2]!,
-      authenType: body[3]!,
-      authenService: body[4]!,
-      user: text(p[0]),
-      port: text(p[1]),
-      remAddr: text(p[2]),
-      args: p.slice(3).map(text),
-    },
-  };
+  const r = decodeArgsRequest(body, 1);
+  return r.ok ? { ok: true, value: { flags: body[0]!, ...r.value } } : r;
 }
 
 /** Accounting REPLY (§7.2): 2-octet lengths, then status; server_msg, data. */
