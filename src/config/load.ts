@@ -42,6 +42,13 @@ export interface TacacsRules {
   defaultCommand: "permit" | "deny" | null;
 }
 
+export interface OpenVpnConfig {
+  name: string;
+  management: { host: string; port: number } | { path: string };
+  password: string | null;
+  defaultInterimInterval: number;
+}
+
 export interface PluginConfig {
   /** As written in the config: a built-in name or a path. */
   module: string;
@@ -93,6 +100,7 @@ export interface Config {
   groups: GroupConfig[];
   users: UserConfig[];
   plugins: PluginConfig[];
+  openvpn: OpenVpnConfig[];
   accounting: ConfigFile["accounting"];
   log: ConfigFile["log"];
 }
@@ -229,6 +237,15 @@ export function buildConfig(file: string, doc: unknown): Config {
       baseDir,
     };
   });
+  const openvpn = c.openvpn.map((o, i): OpenVpnConfig => {
+    const hostPort = parseListenAddress(o.management);
+    return {
+      name: o.name,
+      management: hostPort ?? { path: rel(o.management) },
+      password: o.password === undefined ? null : resolveSecret(file, `openvpn[${i}].password`, o.password, problems),
+      defaultInterimInterval: o.defaultInterimInterval,
+    };
+  });
   if (problems.length > 0) throw new ConfigError(file, problems);
 
   return {
@@ -246,6 +263,7 @@ export function buildConfig(file: string, doc: unknown): Config {
     groups,
     users,
     plugins,
+    openvpn,
     accounting: c.accounting,
     log: c.log,
   };

@@ -147,6 +147,16 @@ export const pluginSchema = z.strictObject({
   timeout: z.number().positive().max(60).default(2),
 });
 
+/** An OpenVPN server whose management interface Tally drives (--management-client-auth). */
+export const openvpnSchema = z.strictObject({
+  name: z.string().min(1, "expected a non-empty name"),
+  /** "HOST:PORT" or the path of a unix socket (`management /path unix` in OpenVPN). */
+  management: z.string().min(1, 'expected "127.0.0.1:7505" or a unix socket path'),
+  password: secretSource.optional(),
+  /** Seconds between interim updates when neither the auth reply nor a plugin sets one. */
+  defaultInterimInterval: z.number().int().min(0).max(86400).default(60),
+});
+
 export const configSchema = z.strictObject({
   store: storeSchema.default({ sqlite: "./tally.db" }),
   radius: z
@@ -185,6 +195,7 @@ export const configSchema = z.strictObject({
   groups: z.array(groupSchema).default([]),
   users: z.array(userSchema).default([]),
   plugins: z.array(pluginSchema).default([]),
+  openvpn: z.array(openvpnSchema).default([]),
   accounting: z
     .strictObject({
       /** Seconds; sent as Acct-Interim-Interval when a user's reply has none. 0 disables. */

@@ -26,6 +26,8 @@ export interface DisconnectOutcome {
 
 export class Disconnector {
   private clients: Map<string, ClientConfig>;
+  /** OpenVPN sessions are ended by the connector of their server (client-kill). */
+  private readonly openvpn = new Map<string, (session: Session) => Promise<DisconnectOutcome>>();
 
   constructor(
     clients: readonly ClientConfig[],
@@ -42,13 +44,22 @@ export class Disconnector {
     this.dictionary = dictionary;
   }
 
+  registerOpenVpn(name: string, kill: (session: Session) => Promise<DisconnectOutcome>): void {
+    this.openvpn.set(name, kill);
+  }
+
   /** Cuts the session's user off with the client's action and records the outcome on the session. */
   async disconnect(session: Session, reason: string | null): Promise<DisconnectOutcome> {
     await this.store.updateSessionControl(session.id, { disconnect: "requested", disconnectReason: reason });
     const client = this.clients.get(session.client);
     let outcome: DisconnectOutcome;
     try {
-      if (client === undefined) outcome = { state: "refused", detail: `client "${session.client}" is no longer configured` };
+      const openvpn = session.protocol === "openvpn" ? this.openvpn.get(session.client) : undefined;
+      if (session.protocol === "openvpn") {
+        outcome = openvpn
+          ? await openvpn(session)
+          : { state: "refused", detail: "OpenVPN sessions are ended by the running server's connector (not from another process)" };
+      } else if (client === undefined) outcome = { state: "refused", detail: `client "${session.client}" is no longer configured` };
       else if (client.disconnect.action === "command") outcome = await this.runCommand(client, session);
       else if (client.disconnect.action === "http") outcome = await this.postHttp(client, session, reason);
       else outcome = await this.sendDynamicAuthorization(client, session, PacketCode.DisconnectRequest, []);

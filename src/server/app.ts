@@ -19,6 +19,7 @@ import { RadiusServer } from "../radius/server.ts";
 import { openStore } from "../store/index.ts";
 import type { Store } from "../store/store.ts";
 import { TacacsServer } from "../tacacs/server.ts";
+import { OpenVpnConnector } from "../openvpn/connector.ts";
 
 export interface RunningTally {
   store: Store;
@@ -73,6 +74,7 @@ function restartOnly(old: Config, next: Config): string[] {
   if (!same(old.radius.auth, next.radius.auth) || !same(old.radius.acct, next.radius.acct)) changed.push("radius listen addresses");
   if (!same(old.tacacs, next.tacacs)) changed.push("tacacs");
   if (!same(old.accounting, next.accounting)) changed.push("accounting");
+  if (!same(old.openvpn, next.openvpn)) changed.push("openvpn");
   return changed;
 }
 
@@ -111,10 +113,13 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
     config.tacacs.listen === null
       ? null
       : new TacacsServer({ ...config.tacacs, listen: config.tacacs.listen }, { clients: config.clients, users, accounting: service, plugins: () => plugins, logger });
+  const connectors = config.openvpn.map((o) => new OpenVpnConnector(o, { users: () => users, plugins: () => plugins, accounting: service, logger }));
+  for (const c of connectors) disconnector.registerOpenVpn(c.name, (session) => c.kill(session));
   let addresses: RunningTally["addresses"];
   try {
     addresses = await radius.start();
     if (tacacs) addresses.tacacs = await tacacs.start();
+    for (const c of connectors) c.start();
   } catch (e) {
     await radius.stop();
     await tacacs?.stop();
@@ -155,6 +160,7 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
       void old.close().catch((err: unknown) => logger.error({ err }, "closing the previous plugins failed"));
     },
     async stop() {
+      for (const c of connectors) c.stop();
       await Promise.all([radius.stop(), tacacs?.stop()]);
       await accounting.close();
       await plugins.close();

@@ -96,8 +96,9 @@ describe("OpenVPN 2.6 through the management interface", { skip: unavailable ?? 
 
     mgmt.send(bytecount(1));
     await rig.inClient("ping", ["-c", "5", "-s", "1000", "-i", "0.2", "-W", "2", rig.tunnelServerAddress]);
-    const counted = await mgmt.next((e): e is Extract<ManagementEvent, { type: "bytecount" }> => e.type === "bytecount" && e.cid === connectEvent.cid && e.bytesIn > 5000);
-    assert.ok(counted.bytesOut > 5000, "the echo replies went back to the client");
+    // A tick may catch the requests before their replies: wait for one that counts both ways.
+    const counted = await mgmt.next((e): e is Extract<ManagementEvent, { type: "bytecount" }> => e.type === "bytecount" && e.cid === connectEvent.cid && e.bytesIn > 5000 && e.bytesOut > 5000);
+    assert.equal(counted.cid, connectEvent.cid, "BYTECOUNT_CLI names the client");
 
     mgmt.send(status(3), true);
     const response = await mgmt.next((e): e is Extract<ManagementEvent, { type: "response" }> => e.type === "response");
