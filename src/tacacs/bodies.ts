@@ -281,16 +281,22 @@ export function encodeAuthenContinue(v: AuthenContinue): Buffer {
   return Buffer.concat([head, msg, data]);
 }
 
-export function encodeAuthorRequest(v: AuthorRequest): Buffer {
+/** The request layout authorization and accounting share (§6.1, §7.1), after `lead` octets. */
+function encodeArgsRequest(v: AuthorRequest, lead: readonly Field[]): Buffer {
   const [user, port, remAddr] = who(v);
   const args = argBuffers(v.args);
   const head = fixedPart([
+    ...lead,
     ["authen_method", v.authenMethod, 1], ["priv_lvl", v.privLvl, 1],
     ["authen_type", v.authenType, 1], ["authen_service", v.authenService, 1],
     ["user_len", user.length, 1], ["port_len", port.length, 1], ["rem_addr_len", remAddr.length, 1], ["arg_cnt", args.length, 1],
     ...argLengths(args),
   ]);
   return Buffer.concat([head, user, port, remAddr, ...args]);
+}
+
+export function encodeAuthorRequest(v: AuthorRequest): Buffer {
+  return encodeArgsRequest(v, []);
 }
 
 export function encodeAuthorResponse(v: AuthorResponse): Buffer {
@@ -305,16 +311,7 @@ export function encodeAuthorResponse(v: AuthorResponse): Buffer {
 }
 
 export function encodeAcctRequest(v: AcctRequest): Buffer {
-  const [user, port, remAddr] = who(v);
-  const args = argBuffers(v.args);
-  const head = fixedPart([
-    ["flags", v.flags, 1],
-    ["authen_method", v.authenMethod, 1], ["priv_lvl", v.privLvl, 1],
-    ["authen_type", v.authenType, 1], ["authen_service", v.authenService, 1],
-    ["user_len", user.length, 1], ["port_len", port.length, 1], ["rem_addr_len", remAddr.length, 1], ["arg_cnt", args.length, 1],
-    ...argLengths(args),
-  ]);
-  return Buffer.concat([head, user, port, remAddr, ...args]);
+  return encodeArgsRequest(v, [["flags", v.flags, 1]]);
 }
 
 export function encodeAcctReply(v: AcctReply): Buffer {
