@@ -2,12 +2,12 @@
 # Installs everything the test suite needs on a fresh Debian machine: the runtime and dev npm
 # packages, and the real third-party peers the interop tests run (radclient from
 # freeradius-utils, FreeRADIUS's dictionaries, pyrad for Debian's python3, Perl's
-# Authen::TacacsPlus).
+# Authen::TacacsPlus, OpenVPN and its RADIUS plugin).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-pkgs=(freeradius-utils freeradius-common python3 python3-pyrad libauthen-tacacsplus-perl sqlite3 openvpn openssl iproute2 iputils-ping)
+pkgs=(freeradius-utils freeradius-common python3 python3-pyrad libauthen-tacacsplus-perl sqlite3 openvpn openvpn-auth-radius openssl iproute2 iputils-ping)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then

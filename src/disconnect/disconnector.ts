@@ -51,14 +51,13 @@ export class Disconnector {
   /** Cuts the session's user off with the client's action and records the outcome on the session. */
   async disconnect(session: Session, reason: string | null): Promise<DisconnectOutcome> {
     await this.store.updateSessionControl(session.id, { disconnect: "requested", disconnectReason: reason });
+    const openvpn = session.protocol === "openvpn" ? this.openvpn.get(session.client) : undefined;
+    if (session.protocol === "openvpn" && openvpn === undefined) return this.awaitConnector(session);
     const client = this.clients.get(session.client);
     let outcome: DisconnectOutcome;
     try {
-      const openvpn = session.protocol === "openvpn" ? this.openvpn.get(session.client) : undefined;
-      if (session.protocol === "openvpn") {
-        outcome = openvpn
-          ? await openvpn(session)
-          : { state: "refused", detail: "OpenVPN sessions are ended by the running server's connector (not from another process)" };
+      if (openvpn !== undefined) {
+        outcome = await openvpn(session);
       } else if (client === undefined) outcome = { state: "refused", detail: `client "${session.client}" is no longer configured` };
       else if (client.disconnect.action === "command") outcome = await this.runCommand(client, session);
       else if (client.disconnect.action === "http") outcome = await this.postHttp(client, session, reason);
@@ -69,6 +68,30 @@ export class Disconnector {
     await this.store.updateSessionControl(session.id, { disconnect: outcome.state, disconnectReason: [reason, outcome.detail].filter(Boolean).join("; ") });
     this.logger.info({ session: session.id, user: session.user, nas: session.nas, outcome: outcome.state, detail: outcome.detail }, "disconnect");
     return outcome;
+  }
+
+  /**
+   * An OpenVPN session from a process without its connector (`tally disconnect` beside
+   * `tally serve`): only the connector holding the management interface can kill the client
+   * (OpenVPN takes one management connection at a time). The request stays in the store as
+   * "requested"; the connector picks it up within a second and records the outcome, which
+   * this waits for. If no connector does in time, the request stays for when one does.
+   */
+  private async awaitConnector(session: Session, waitMs = 10_000): Promise<DisconnectOutcome> {
+    const deadline = Date.now() + waitMs;
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      const s = await this.store.getSession(session.id);
+      if (s === null) break;
+      if (s.disconnect !== null && s.disconnect !== "requested") {
+        return { state: s.disconnect, detail: `carried out by the connector of OpenVPN server ${session.client}: ${s.disconnectReason ?? ""}` };
+      }
+      if (s.status !== "open") return { state: "acknowledged", detail: `the session closed (${s.terminateCause ?? "stop"})` };
+    }
+    return {
+      state: "unanswered",
+      detail: `no running connector for OpenVPN server ${session.client} took the request within ${waitMs / 1000} s; it stays requested until one does`,
+    };
   }
 
   /** Tells the NAS a new interim interval (CoA-Request with Acct-Interim-Interval), where enabled. */

@@ -36,6 +36,8 @@ export interface SessionState {
   nextUpdateDue: number | null;
   disconnect: DisconnectState | null;
   disconnectReason: string | null;
+  /** What a transport knows about the session that no record says (e.g. no byte counts). */
+  note: string | null;
 }
 
 export interface Session extends SessionState {
@@ -103,6 +105,7 @@ export function foldRecord(current: SessionState | null, record: AccountingRecor
     nextUpdateDue: null,
     disconnect: null,
     disconnectReason: null,
+    note: null,
   };
   // Once a session is closed (or reaped as stale) nothing reopens it or moves its totals.
   if (current !== null && current.status !== "open") return current;
@@ -178,5 +181,6 @@ export function sessionToJson(s: Session): Record<string, unknown> {
     nextUpdateDue: iso(s.nextUpdateDue),
     disconnect: s.disconnect,
     disconnectReason: s.disconnectReason,
+    note: s.note,
   };
 }

@@ -20,6 +20,7 @@ import { openStore } from "../store/index.ts";
 import type { Store } from "../store/store.ts";
 import { TacacsServer } from "../tacacs/server.ts";
 import { OpenVpnConnector } from "../openvpn/connector.ts";
+import { LocalBackend } from "../openvpn/local-backend.ts";
 
 export interface RunningTally {
   store: Store;
@@ -113,7 +114,8 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
     config.tacacs.listen === null
       ? null
       : new TacacsServer({ ...config.tacacs, listen: config.tacacs.listen }, { clients: config.clients, users, accounting: service, plugins: () => plugins, logger });
-  const connectors = config.openvpn.map((o) => new OpenVpnConnector(o, { users: () => users, plugins: () => plugins, accounting: service, logger }));
+  const openvpnBackend = new LocalBackend({ users: () => users, plugins: () => plugins, accounting: service, store });
+  const connectors = config.openvpn.map((o) => new OpenVpnConnector(o, openvpnBackend, logger));
   for (const c of connectors) disconnector.registerOpenVpn(c.name, (session) => c.kill(session));
   let addresses: RunningTally["addresses"];
   try {

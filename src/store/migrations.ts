@@ -103,6 +103,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    name: "session note",
+    // What a transport knows about a session that no record says, e.g. that OpenVPN gives no
+    // per-client byte counts for it (data-channel offload).
+    sql: "ALTER TABLE sessions ADD COLUMN note TEXT;",
+  },
 ];
 
 /** Thrown when the database was written by a newer Tally or its history disagrees with ours. */

@@ -40,6 +40,7 @@ interface SessionRow {
   next_update_due: number | null;
   disconnect: string | null;
   disconnect_reason: string | null;
+  note: string | null;
 }
 
 interface RecordRow {
@@ -111,6 +112,7 @@ function sessionParams(s: SessionState) {
     next_update_due: s.nextUpdateDue ?? null,
     disconnect: s.disconnect ?? null,
     disconnect_reason: s.disconnectReason ?? null,
+    note: s.note ?? null,
   };
 }
 
@@ -139,6 +141,7 @@ function rowToSession(r: SessionRow): Session {
     nextUpdateDue: r.next_update_due,
     disconnect: r.disconnect as DisconnectState | null,
     disconnectReason: r.disconnect_reason,
+    note: r.note,
   };
 }
 
@@ -242,12 +245,12 @@ export class SqliteStore implements Store {
         session_key, protocol, client, nas, user, session_id, status, started_at, updated_at,
         stopped_at, input_octets, output_octets, input_packets, output_packets, session_time,
         terminate_cause, framed_address, client_address, nas_port, interim_interval, next_update_due,
-        disconnect, disconnect_reason
+        disconnect, disconnect_reason, note
       ) VALUES (
         @session_key, @protocol, @client, @nas, @user, @session_id, @status, @started_at, @updated_at,
         @stopped_at, @input_octets, @output_octets, @input_packets, @output_packets, @session_time,
         @terminate_cause, @framed_address, @client_address, @nas_port, @interim_interval, @next_update_due,
-        @disconnect, @disconnect_reason
+        @disconnect, @disconnect_reason, @note
       )
       RETURNING id`);
     this.#updateSession = db.prepare(`
@@ -259,7 +262,7 @@ export class SqliteStore implements Store {
         terminate_cause = @terminate_cause, framed_address = @framed_address,
         client_address = @client_address, nas_port = @nas_port,
         interim_interval = @interim_interval, next_update_due = @next_update_due,
-        disconnect = @disconnect, disconnect_reason = @disconnect_reason
+        disconnect = @disconnect, disconnect_reason = @disconnect_reason, note = @note
       WHERE id = @id`);
     this.#openSessionsOfNas = db.prepare(
       "SELECT * FROM sessions WHERE nas = ? AND protocol = ? AND status = 'open' ORDER BY id",
@@ -421,6 +424,7 @@ export class SqliteStore implements Store {
       }
       if (control.disconnect !== undefined) s.disconnect = control.disconnect;
       if (control.disconnectReason !== undefined) s.disconnectReason = control.disconnectReason;
+      if (control.note !== undefined) s.note = control.note;
       this.#updateSession.run({ id, ...sessionParams(sessionState(s)) });
       return s;
     });
@@ -463,7 +467,7 @@ export class SqliteStore implements Store {
   }
 
   async listSessions(filter: SessionFilter = {}): Promise<Session[]> {
-    const filters = { status: filter.status, user: filter.user, nas: filter.nas };
+    const filters = { status: filter.status, user: filter.user, nas: filter.nas, protocol: filter.protocol, disconnect: filter.disconnect };
     return this.#filtered<SessionRow>("sessions", [], filters, "updated_at DESC, id DESC", filter.limit).map(rowToSession);
   }
 

@@ -2,7 +2,7 @@
 // PostgreSQL (several nodes, one database) implements the same interface later.
 // Every method that writes resolves only once the write is durable on disk.
 
-import type { AccountingRecord, StoredRecord } from "../model/record.ts";
+import type { AccountingRecord, Protocol, StoredRecord } from "../model/record.ts";
 import type { DisconnectState, Session, SessionStatus } from "../model/session.ts";
 
 /** What plugins and operators change on a session besides what records fold into it. */
@@ -11,6 +11,8 @@ export interface SessionControl {
   interimInterval?: number;
   disconnect?: DisconnectState;
   disconnectReason?: string | null;
+  /** Replaces the session's note (what a transport knows that no record says). */
+  note?: string | null;
 }
 
 export interface AppendResult {
@@ -28,6 +30,8 @@ export interface SessionFilter {
   status?: SessionStatus;
   user?: string;
   nas?: string;
+  protocol?: Protocol;
+  disconnect?: DisconnectState;
   limit?: number;
 }
 

@@ -92,11 +92,17 @@ export async function runCli(configPath: string, args: string[], input?: string)
   });
 }
 
-/** Starts `tally serve` on `config` (object written as YAML-compatible JSON) in a fresh directory. */
-export async function startTally(config: object = BASE_CONFIG, dir = makeTempDir()): Promise<TallyProcess> {
+/**
+ * Starts `tally serve` on `config` (object written as YAML-compatible JSON) in a fresh directory.
+ * With `netns`, the server runs inside that network namespace (`ip netns exec` keeps the PID, so
+ * stopping by PID still works); `cli()` still runs in ours, as it only reads the store file.
+ */
+export async function startTally(config: object = BASE_CONFIG, dir = makeTempDir(), opts: { netns?: string } = {}): Promise<TallyProcess> {
   const configPath = join(dir, "tally.yaml");
   writeFileSync(configPath, JSON.stringify(config, null, 2));
-  const child = spawn(process.execPath, ["--import", "tsx", cliEntry, "--config", configPath, "serve"], {
+  const serve = [process.execPath, "--import", "tsx", cliEntry, "--config", configPath, "serve"];
+  const [command, ...args] = opts.netns === undefined ? serve : ["ip", "netns", "exec", opts.netns, ...serve];
+  const child = spawn(command!, args, {
     cwd: repoRoot,
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -94,6 +94,33 @@ describe("OpenVPN connector with a real OpenVPN 2.6", { skip: unavailable ?? fal
     assert.ok((closed!.sessionTime as number) >= 4, "and its duration");
   });
 
+  it("`tally disconnect` from another process: the running connector kills the client and the session closes", async () => {
+    const c = await rig.startClient({ user: "alice", password: "alicepass", name: "alice-cli" });
+    try {
+      await c.connected();
+      let s = await session("alice");
+      for (let i = 0; i < 40 && s!.status !== "open"; i++) {
+        await sleep(250);
+        s = await session("alice");
+      }
+      assert.equal(s!.status, "open");
+      const out = JSON.parse(await tally.cli(["disconnect", String(s!.id), "--reason", "operator says so", "--json"])) as { state: string; detail: string }[];
+      assert.equal(out[0]!.state, "acknowledged", `the CLI reports the connector's outcome: ${JSON.stringify(out)}`);
+      assert.match(out[0]!.detail, /client-kill HALT/);
+      await within(20_000, "the client is killed", c.exited());
+    } finally {
+      await c.stop();
+    }
+    let s = await session("alice");
+    for (let i = 0; i < 60 && s!.status !== "closed"; i++) {
+      await sleep(250);
+      s = await session("alice");
+    }
+    assert.equal(s!.status, "closed");
+    assert.equal(s!.terminateCause, "Admin-Reset");
+    assert.match(String(s!.disconnectReason), /operator says so; client-kill HALT/);
+  });
+
   it("the quota's disconnect is carried out with client-kill; the session closes as Admin-Reset", async () => {
     const c = await rig.startClient({ user: "bob", password: "bobpass", name: "bob" });
     await c.connected();

@@ -51,7 +51,8 @@ export interface OpenVpnRig {
   startClient(opts: { user: string; password: string; name?: string; extraConfig?: string[] }): Promise<RigClient>;
   /** Runs a command in the client namespace (e.g. ping through the tunnel). */
   inClient(cmd: string, args: string[]): Promise<{ stdout: string; stderr: string }>;
-  restartServer(): Promise<void>;
+  /** Stops the server (SIGTERM, or SIGKILL with `kill`: no goodbyes) and starts it again. */
+  restartServer(opts?: { kill?: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -79,7 +80,24 @@ function stopChild(child: ChildProcess, ms = 3000): Promise<void> {
   });
 }
 
-export async function startRig(opts: { managementClientAuth?: boolean; serverConfig?: string[] } = {}): Promise<OpenVpnRig> {
+/** What `prepareServer` gets: the rig's directory and where the server's config will be. */
+export interface RigServerFiles {
+  dir: string;
+  serverConf: string;
+  serverAddress: string;
+}
+
+export async function startRig(
+  opts: {
+    managementClientAuth?: boolean;
+    serverConfig?: string[];
+    /**
+     * Called once before the server first starts, to write files into the rig's directory
+     * (e.g. a plugin's config); returns more server config lines, which may name those files.
+     */
+    prepareServer?: (files: RigServerFiles) => string[];
+  } = {},
+): Promise<OpenVpnRig> {
   const n = (process.pid % 200) + (rigCount++ % 50);
   const tag = `${process.pid.toString(36)}${rigCount}`;
   const nsServer = `tly-s-${tag}`;
@@ -156,6 +174,7 @@ export async function startRig(opts: { managementClientAuth?: boolean; serverCon
         ...(opts.managementClientAuth === false ? [] : ["management-client-auth"]),
         "verb 3",
         ...(opts.serverConfig ?? []),
+        ...(opts.prepareServer?.({ dir, serverConf, serverAddress }) ?? []),
         "",
       ].join("\n"),
     );
@@ -218,7 +237,12 @@ export async function startRig(opts: { managementClientAuth?: boolean; serverCon
         };
       },
       inClient: (cmd, args) => run("ip", ["netns", "exec", nsClient, cmd, ...args]),
-      async restartServer() {
+      async restartServer({ kill = false } = {}) {
+        if (kill && server.exitCode === null) {
+          const gone = new Promise((r) => server.once("exit", r));
+          server.kill("SIGKILL");
+          await gone;
+        }
         await stopChild(server);
         server = await startServer();
       },
