@@ -4,6 +4,7 @@ import { Command } from "commander";
 import { register as registerAudit } from "./audit.ts";
 import { register as registerConfig } from "./config.ts";
 import { register as registerDisconnect } from "./disconnect.ts";
+import { register as registerOpenVpn } from "./openvpn.ts";
 import { register as registerPlugins } from "./plugins.ts";
 import { register as registerRadius } from "./radius.ts";
 import { register as registerRecords } from "./records.ts";
@@ -17,7 +18,7 @@ const program = new Command("tally")
   .option("-c, --config <path>", "configuration file (default: $TALLY_CONFIG or ./tally.yaml)")
   .showHelpAfterError();
 
-for (const register of [registerServe, registerSessions, registerUsage, registerRecords, registerUsers, registerDisconnect, registerAudit, registerPlugins, registerRadius, registerConfig]) {
+for (const register of [registerServe, registerSessions, registerUsage, registerRecords, registerUsers, registerDisconnect, registerAudit, registerOpenVpn, registerPlugins, registerRadius, registerConfig]) {
   register(program);
 }
 

@@ -42,6 +42,8 @@ export function register(program: Command): void {
               s.terminateCause,
             ]),
           );
+          // What a transport knows that no record says (e.g. OpenVPN gives no byte counts).
+          for (const s of sessions) if (s.note !== null) process.stdout.write(`session ${s.id}: ${s.note}\n`);
         });
       }),
     );

@@ -42,11 +42,25 @@ export interface TacacsRules {
   defaultCommand: "permit" | "deny" | null;
 }
 
+export interface OpenVpnRadiusConfig {
+  server: string;
+  authPort: number;
+  acctPort: number;
+  secret: string;
+  timeout: number;
+  retries: number;
+  nasIpAddress: string | null;
+  /** Where DM/CoA requests arrive; null: none accepted. */
+  dynamicAuthorization: { host: string; port: number } | null;
+}
+
 export interface OpenVpnConfig {
   name: string;
   management: { host: string; port: number } | { path: string };
   password: string | null;
   defaultInterimInterval: number;
+  /** Only used by `tally openvpn`. */
+  radius?: OpenVpnRadiusConfig | null;
 }
 
 export interface PluginConfig {
@@ -244,6 +258,19 @@ export function buildConfig(file: string, doc: unknown): Config {
       management: hostPort ?? { path: rel(o.management) },
       password: o.password === undefined ? null : resolveSecret(file, `openvpn[${i}].password`, o.password, problems),
       defaultInterimInterval: o.defaultInterimInterval,
+      radius:
+        o.radius === undefined
+          ? null
+          : {
+              server: o.radius.server,
+              authPort: o.radius.authPort,
+              acctPort: o.radius.acctPort,
+              secret: resolveSecret(file, `openvpn[${i}].radius.secret`, o.radius.secret, problems),
+              timeout: o.radius.timeout,
+              retries: o.radius.retries,
+              nasIpAddress: o.radius.nasIpAddress ?? null,
+              dynamicAuthorization: o.radius.dynamicAuthorization === undefined ? null : parseListenAddress(o.radius.dynamicAuthorization.listen),
+            },
     };
   });
   if (problems.length > 0) throw new ConfigError(file, problems);

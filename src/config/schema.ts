@@ -155,6 +155,25 @@ export const openvpnSchema = z.strictObject({
   password: secretSource.optional(),
   /** Seconds between interim updates when neither the auth reply nor a plugin sets one. */
   defaultInterimInterval: z.number().int().min(0).max(86400).default(60),
+  /**
+   * Only for `tally openvpn` (the connector on its own, beside a remote Tally or another RADIUS
+   * server): where it authenticates and sends accounting, as a RADIUS NAS.
+   */
+  radius: z
+    .strictObject({
+      server: z.string().min(1, "expected the RADIUS server's address"),
+      authPort: z.number().int().min(1).max(65535).default(1812),
+      acctPort: z.number().int().min(1).max(65535).default(1813),
+      secret: secretSource,
+      /** Seconds to wait for the first answer; each retry waits twice as long. */
+      timeout: z.number().positive().max(60).default(3),
+      retries: z.number().int().min(0).max(10).default(3),
+      /** Sent as NAS-IP-Address when set; NAS-Identifier is always the connector's name. */
+      nasIpAddress: z.ipv4({ error: "expected an IPv4 address" }).optional(),
+      /** Where Disconnect-Request / CoA-Request (RFC 5176) from the RADIUS server arrive. */
+      dynamicAuthorization: z.strictObject({ listen: listenAddress }).optional(),
+    })
+    .optional(),
 });
 
 export const configSchema = z.strictObject({

@@ -58,6 +58,21 @@ describe("tally CLI", () => {
     }
   });
 
+  it("tally openvpn refuses a config with no openvpn entry that has a radius: section, and says so", async () => {
+    const dir = makeTempDir();
+    const configPath = join(dir, "tally.yaml");
+    try {
+      writeFileSync(configPath, "openvpn:\n  - { name: vpn1, management: /run/vpn1.sock }\n");
+      const r = await runCli(configPath, ["openvpn"]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.ok(r.stderr.includes(`${configPath}: no openvpn entry has a radius: section`), r.stderr);
+      const named = await runCli(configPath, ["openvpn", "--name", "vpn2"]);
+      assert.ok(named.stderr.includes("no openvpn entry named vpn2"), named.stderr);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("users add/list/remove; a hashed user passes PAP and fails CHAP, a cleartext user passes both", async () => {
     const tally = await startTally({ ...BASE_CONFIG, users: [] });
     try {

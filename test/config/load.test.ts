@@ -134,6 +134,35 @@ users:
     ]);
   });
 
+  it("OpenVPN: the connector's RADIUS section for tally openvpn, and its errors by key", () => {
+    const c = parseConfigText(
+      file,
+      [
+        "openvpn:",
+        "  - name: vpn1",
+        "    management: 127.0.0.1:7505",
+        "    radius: { server: 192.0.2.10, secret: s3cret, dynamicAuthorization: { listen: '0.0.0.0:3799' } }",
+      ].join("\n"),
+    );
+    assert.deepEqual(c.openvpn[0]!.management, { host: "127.0.0.1", port: 7505 });
+    assert.deepEqual(c.openvpn[0]!.radius, {
+      server: "192.0.2.10",
+      authPort: 1812,
+      acctPort: 1813,
+      secret: "s3cret",
+      timeout: 3,
+      retries: 3,
+      nasIpAddress: null,
+      dynamicAuthorization: { host: "0.0.0.0", port: 3799 },
+    });
+    const p = problems(
+      ["openvpn:", "  - name: vpn1", "    management: /run/vpn1.sock", "    radius: { server: 192.0.2.10, nasIpAddress: nope, dynamicAuthorization: { listen: 3799 } }"].join("\n"),
+    );
+    assert.ok(p.some((x) => x.startsWith("openvpn[0].radius.secret:")), p.join("\n"));
+    assert.ok(p.some((x) => x.startsWith("openvpn[0].radius.nasIpAddress: expected an IPv4 address")), p.join("\n"));
+    assert.ok(p.some((x) => x.startsWith("openvpn[0].radius.dynamicAuthorization.listen:")), p.join("\n"));
+  });
+
   it("reports YAML syntax errors with a line number", () => {
     const p = problems("clients:\n  - { name: a\n");
     assert.match(p[0]!, /^line \d+, column \d+: YAML syntax: /);

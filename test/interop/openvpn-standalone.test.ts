@@ -1,0 +1,163 @@
+// `tally openvpn` on its own: the connector as a RADIUS NAS in front of a real OpenVPN 2.6
+// (network namespaces), talking RADIUS to a separate `tally serve`. Authentication by
+// Access-Request (a wrong password is denied with the server's reason), accounting by
+// Accounting-Request with the tunnel's bytes, a plugin's interval change carried to the
+// connector by CoA-Request (RFC 5176), and `tally disconnect` by Disconnect-Request.
+// Needs root, tun and ip netns; skipped with the reason otherwise.
+
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { createSocket } from "node:dgram";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { rigUnavailable, startRig, type OpenVpnRig, type RigClient } from "../openvpn/netns-rig.ts";
+import { makeTempDir, repoRoot, SECRET, sleep, startTally, type TallyProcess } from "./harness.ts";
+
+const unavailable = await rigUnavailable();
+const schedulePlugin = join(import.meta.dirname, "..", "plugins", "fixtures", "interval-schedule.ts");
+
+function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
+  return Promise.race([p, sleep(ms).then((): T => { throw new Error(`${what}: not within ${ms} ms`); })]);
+}
+
+/** A free UDP port on loopback for the connector's dynamic-authorization listener. */
+async function freeUdpPort(): Promise<number> {
+  const s = createSocket("udp4");
+  await new Promise<void>((r) => s.bind(0, "127.0.0.1", r));
+  const port = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+interface RecordJson {
+  kind: string;
+  eventTime: string;
+  inputOctets: number | null;
+  attributes: { name: string; value: string | number }[];
+}
+
+describe("tally openvpn as a RADIUS NAS for a real OpenVPN 2.6, against tally serve", { skip: unavailable ?? false }, () => {
+  let rig: OpenVpnRig;
+  let tally: TallyProcess;
+  let connector: ChildProcess;
+  const connectorLogs: Record<string, unknown>[] = [];
+  let connectorStderr = "";
+  const clients: RigClient[] = [];
+  const dir = makeTempDir();
+
+  before(async () => {
+    rig = await startRig();
+    const dasPort = await freeUdpPort();
+    tally = await startTally({
+      store: { sqlite: "./tally.db" },
+      radius: { auth: "127.0.0.1:0", acct: "127.0.0.1:0" },
+      clients: [{ name: "vpn1", address: "127.0.0.1", secret: SECRET, coaInterimInterval: true, coa: { address: "127.0.0.1", port: dasPort } }],
+      users: [{ name: "alice", password: "alicepass", reply: { "Acct-Interim-Interval": 2 } }],
+      // 2 s from the Start's decision, 3 s from the first interim's: each change goes out as a CoA.
+      plugins: [{ module: schedulePlugin, options: { schedule: { alice: [2, 3] } } }],
+    });
+    const config = join(dir, "openvpn.yaml");
+    writeFileSync(
+      config,
+      JSON.stringify({
+        radius: { auth: null, acct: null },
+        openvpn: [
+          {
+            name: "vpn1",
+            management: rig.managementSocket,
+            defaultInterimInterval: 30,
+            radius: { server: "127.0.0.1", authPort: tally.authPort, acctPort: tally.acctPort, secret: SECRET, timeout: 1, retries: 2, dynamicAuthorization: { listen: `127.0.0.1:${dasPort}` } },
+          },
+        ],
+      }),
+    );
+    connector = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "src/cli/main.ts"), "--config", config, "openvpn"], { cwd: repoRoot, stdio: ["ignore", "ignore", "pipe"] });
+    let buffered = "";
+    connector.stderr!.on("data", (chunk: Buffer) => {
+      connectorStderr += chunk.toString();
+      buffered += chunk.toString();
+      let nl: number;
+      while ((nl = buffered.indexOf("\n")) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        try {
+          connectorLogs.push(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          /* not a log line */
+        }
+      }
+    });
+    await waitForConnectorLog((l) => l.msg === "OpenVPN reconciled with status 3", 20_000);
+  });
+  after(async () => {
+    for (const c of clients) await c.stop();
+    if (connector && connector.exitCode === null && connector.signalCode === null) {
+      const gone = new Promise((r) => connector.once("exit", r));
+      connector.kill("SIGTERM");
+      await gone;
+    }
+    await tally?.cleanup();
+    await rig?.stop();
+  });
+
+  async function waitForConnectorLog(match: (l: Record<string, unknown>) => boolean, ms = 10_000): Promise<Record<string, unknown>> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const found = connectorLogs.find(match);
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`tally openvpn: no matching log line within ${ms} ms; stderr ends:\n${connectorStderr.slice(-2000)}`);
+      await sleep(50);
+    }
+  }
+  async function session(): Promise<Record<string, unknown>> {
+    const [s] = JSON.parse(await tally.cli(["sessions", "--json", "--user", "alice"])) as Record<string, unknown>[];
+    assert.ok(s, "alice has a session in tally serve's store");
+    return s;
+  }
+
+  it("a wrong password is denied with the RADIUS server's reason", async () => {
+    const c = await rig.startClient({ user: "alice", password: "nope", name: "wrong" });
+    clients.push(c);
+    await within(20_000, "the denied client exits", c.exited());
+    assert.match(readFileSync(c.log, "utf8"), /AUTH_FAILED/);
+    const denied = await waitForConnectorLog((l) => l.msg === "OpenVPN authentication" && l.result === "deny");
+    // Tally's Access-Reject carries Reply-Message "Authentication failed"; the connector passes it on.
+    assert.equal(denied.reason, "Authentication failed");
+  });
+
+  it("accounting reaches tally serve by RADIUS; a plugin's new interval comes back by CoA; tally disconnect by Disconnect-Request", async () => {
+    const c = await rig.startClient({ user: "alice", password: "alicepass", name: "alice" });
+    clients.push(c);
+    await c.connected();
+    const ping = rig.inClient("ping", ["-c", "30", "-s", "1000", "-i", "0.3", "-W", "2", rig.tunnelServerAddress]).catch(() => null);
+    await sleep(12_000);
+    await ping;
+    const s = await session();
+    assert.equal(s.status, "open");
+    assert.equal(s.protocol, "radius", "the records came in as RADIUS accounting");
+    assert.equal(s.nas, "vpn1", "NAS-Identifier is the connector's name");
+    await waitForConnectorLog((l) => l.msg === "OpenVPN interim interval changed" && l.interimInterval === 3);
+    const records = JSON.parse(await tally.cli(["records", "--session", String(s.id), "--json"])) as RecordJson[];
+    const interims = records.filter((r) => r.kind === "interim");
+    const times = interims.map((r) => Date.parse(r.eventTime));
+    const gaps = times.slice(1).map((t, i) => (t - times[i]!) / 1000);
+    assert.ok(interims.length >= 3, `interims arrive: ${interims.length}`);
+    // Event-Timestamp has whole seconds: gaps of 3 s after the CoA, give or take a second.
+    const later = gaps.slice(1);
+    assert.ok(later.length >= 2 && later.every((g) => g >= 2 && g <= 4), `3 s apart after the CoA: ${gaps.join(", ")}`);
+    assert.ok(Math.max(...interims.map((r) => r.inputOctets ?? 0)) > 25_000, "the ping's bytes are in the interims");
+
+    const out = JSON.parse(await tally.cli(["disconnect", String(s.id), "--json"])) as { state: string; detail: string }[];
+    assert.equal(out[0]!.state, "acknowledged", `Disconnect-ACK from the connector: ${JSON.stringify(out)}`);
+    await within(20_000, "the client is killed", c.exited());
+    let closed = await session();
+    for (let i = 0; i < 60 && closed.status !== "closed"; i++) {
+      await sleep(250);
+      closed = await session();
+    }
+    assert.equal(closed.status, "closed");
+    assert.equal(closed.terminateCause, "Admin-Reset");
+    assert.ok((closed.inputOctets as number) > 30_000, `the Stop carries the tunnel's bytes: ${String(closed.inputOctets)}`);
+  });
+});
