@@ -49,6 +49,12 @@ export interface AccountingRecord {
   /** Every attribute-value pair of the message, in order. */
   readonly attributes: readonly RecordAttribute[];
   /**
+   * Seconds between interim updates the NAS was told for this session, when the transport
+   * knows it (the Acct-Interim-Interval of Tally's own Access-Accept, the OpenVPN connector's
+   * schedule). Session state, not part of the record's identity; not stored with the record.
+   */
+  readonly interimInterval?: number;
+  /**
    * Identical records share this key (a NAS resending with a new identifier and a new
    * Acct-Delay-Time): the store keeps the first and never folds a duplicate twice.
    */

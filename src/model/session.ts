@@ -101,7 +101,7 @@ export function foldRecord(current: SessionState | null, record: AccountingRecor
     framedAddress: null,
     clientAddress: null,
     nasPort: null,
-    interimInterval: defaultInterimInterval,
+    interimInterval: record.interimInterval ?? defaultInterimInterval,
     nextUpdateDue: null,
     disconnect: null,
     disconnectReason: null,
@@ -122,6 +122,7 @@ export function foldRecord(current: SessionState | null, record: AccountingRecor
     framedAddress: record.framedAddress ?? base.framedAddress,
     clientAddress: record.clientAddress ?? base.clientAddress,
     nasPort: record.nasPort ?? base.nasPort,
+    interimInterval: record.interimInterval ?? base.interimInterval,
   };
   if (record.kind === "start" && current !== null) {
     // A Start after an interim (reordered delivery): the Start knows the true start time.

@@ -199,6 +199,7 @@ export class OpenVpnConnector {
       clientAddress: state.env.untrusted_ip ?? state.env.trusted_ip ?? null,
       nasPort: String(state.cid),
       command: null,
+      interimInterval: state.interval,
       attributes: [...Object.entries(state.env).map(([name, value]) => ({ name, value })), ...extra],
       ...fields,
     };

@@ -20,6 +20,8 @@ export interface AccessDecision {
   decidedBy?: "plugins" | "users";
   /** Why, for the log (never sent: the NAS only sees a generic Reply-Message). */
   reason: string;
+  /** The Acct-Interim-Interval an Access-Accept carries (seconds), if any. */
+  interimInterval?: number;
 }
 
 export interface AccessContext {
@@ -41,20 +43,21 @@ export function encodeReply(
   reply: Record<string, string | number>,
   defaultInterimInterval: number,
   interimInterval?: number,
-): RawAttribute[] {
+): { attributes: RawAttribute[]; interval: number | undefined } {
   const out: RawAttribute[] = [];
-  let hasInterval = false;
+  let configured: number | undefined;
   for (const [name, value] of Object.entries(reply)) {
     if (name.toLowerCase() === "acct-interim-interval") {
       // A plugin's interval (from authenticate) wins over the configured one.
       if (interimInterval !== undefined) continue;
-      hasInterval = true;
+      configured = Number(value);
     }
     out.push(...encodeAttribute(dict, name, value));
   }
-  const interval = interimInterval ?? (hasInterval ? undefined : defaultInterimInterval);
+  const interval = interimInterval ?? (configured !== undefined ? undefined : defaultInterimInterval);
   if (interval !== undefined && interval > 0) out.push(...encodeAttribute(dict, "Acct-Interim-Interval", interval));
-  return out;
+  const sent = interval !== undefined && interval > 0 ? interval : configured;
+  return { attributes: out, interval: sent !== undefined && Number.isInteger(sent) && sent > 0 ? sent : undefined };
 }
 
 function reject(dict: Dictionary, user: string | null, method: AccessDecision["method"], reason: string): AccessDecision {
@@ -125,13 +128,15 @@ function accept(
   decidedBy: AccessDecision["decidedBy"],
 ): AccessDecision {
   try {
+    const encoded = encodeReply(ctx.dictionary, reply, ctx.defaultInterimInterval, interimInterval);
     return {
       code: PacketCode.AccessAccept,
-      attributes: encodeReply(ctx.dictionary, reply, ctx.defaultInterimInterval, interimInterval),
+      attributes: encoded.attributes,
       user: name,
       method,
       decidedBy,
       reason,
+      interimInterval: encoded.interval,
     };
   } catch (e) {
     return reject(ctx.dictionary, name, method, `reply attributes: ${(e as Error).message}`);

@@ -44,6 +44,8 @@ type CacheEntry = { state: "pending" } | { state: "done"; response: Buffer; expi
 
 /** Bound on remembered responses, so a flood of distinct requests cannot grow memory without limit. */
 const MAX_CACHE_ENTRIES = 200_000;
+/** Users whose granted Acct-Interim-Interval is remembered (the most recent ones). */
+const MAX_GRANTED_INTERVALS = 100_000;
 
 export interface RadiusCounters {
   requests: Record<string, number>;
@@ -57,6 +59,7 @@ export interface RadiusCounters {
 export class RadiusServer {
   private sockets: Partial<Record<Port, Socket>> = {};
   private readonly cache = new Map<string, CacheEntry>();
+  private readonly grantedIntervals = new Map<string, number>();
   private sweepTimer: NodeJS.Timeout | null = null;
   readonly counters: RadiusCounters = { requests: {}, responses: {}, retransmissions: 0, pluginErrors: 0, drops: {} };
 
@@ -195,7 +198,22 @@ export class RadiusServer {
       { client: client.name, user: decision.user, method: decision.method, result: packetCodeName(decision.code), decidedBy: decision.decidedBy, reason: decision.reason },
       "access request",
     );
+    if (decision.code === PacketCode.AccessAccept && decision.user !== null && decision.interimInterval !== undefined) {
+      this.rememberInterval(client.name, decision.user, decision.interimInterval);
+    }
     return buildResponse(packet, decision.code, decision.attributes, client.secret);
+  }
+
+  /**
+   * The Acct-Interim-Interval of the latest Access-Accept per client and user, so that the
+   * session a Start opens expects updates at the interval the NAS was actually told (accounting
+   * carries no such attribute). Bounded: the oldest entries go first.
+   */
+  private rememberInterval(client: string, user: string, seconds: number): void {
+    const key = `${client}\0${user}`;
+    this.grantedIntervals.delete(key);
+    this.grantedIntervals.set(key, seconds);
+    if (this.grantedIntervals.size > MAX_GRANTED_INTERVALS) this.grantedIntervals.delete(this.grantedIntervals.keys().next().value!);
   }
 
   /** Resolves to the Accounting-Response once the record is durable, or null to stay silent. */
@@ -210,9 +228,14 @@ export class RadiusServer {
       this.drop(result.reason, rinfo, { client: client.name, identifier: packet.identifier });
       return null;
     }
+    let record = result.record;
+    if (record.kind === "start" && record.user !== null) {
+      const granted = this.grantedIntervals.get(`${client.name}\0${record.user}`);
+      if (granted !== undefined) record = { ...record, interimInterval: granted };
+    }
     let outcome;
     try {
-      outcome = await this.deps.accounting.account(result.record);
+      outcome = await this.deps.accounting.account(record);
     } catch (err) {
       this.drop("store-failed", rinfo, { client: client.name, err: String(err) });
       return null;

@@ -196,6 +196,8 @@ describe("radiusplugin (openvpn-auth-radius) against Tally's RADIUS server", { s
       assert.equal(session.protocol, "radius");
       assert.equal(session.nas, NAS_IDENTIFIER);
       assert.equal(session.client, "radiusplugin");
+      // The session expects updates at the interval Tally's Access-Accept gave radiusplugin.
+      assert.equal(session.interimInterval, 2);
       baseline = await until(10_000, "a first interim", async () => (await records(session.id)).find((r) => r.kind === "interim"));
 
       const ping = await rig.inClient("ping", ["-c", String(PINGS), "-s", "1000", "-i", "0.2", "-W", "2", rig.tunnelServerAddress]);

@@ -181,6 +181,22 @@ describe("folding records into sessions", () => {
       assert.equal(s?.nextUpdateDue, T0 + 300 * SEC);
     }));
 
+  test("a record that knows the NAS's interval sets it: on a new session and on later folds; a note is kept", () =>
+    withStore(async (store) => {
+      const [a] = await store.appendRecords([rec({ kind: "start", eventTime: T0, interimInterval: 60 })], 300);
+      assert.equal((await store.getSession(a!.sessionPk!))!.interimInterval, 60, "the granted interval, not the default 300");
+      await store.appendRecords([rec({ kind: "interim", eventTime: T0 + 60_000, sessionTime: 60 })], 300);
+      assert.equal((await store.getSession(a!.sessionPk!))!.interimInterval, 60, "a record that does not say keeps it");
+      await store.appendRecords([rec({ kind: "interim", eventTime: T0 + 120_000, sessionTime: 120, interimInterval: 10 })], 300);
+      const s = await store.getSession(a!.sessionPk!);
+      assert.equal(s!.interimInterval, 10);
+      assert.equal(s!.nextUpdateDue, T0 + 130_000);
+      const noted = await store.updateSessionControl(a!.sessionPk!, { note: "counters from status 3" });
+      assert.equal(noted!.note, "counters from status 3");
+      await store.appendRecords([rec({ kind: "stop", eventTime: T0 + 150_000, sessionTime: 150 })], 300);
+      assert.equal((await store.getSession(a!.sessionPk!))!.note, "counters from status 3", "the note survives folds");
+    }));
+
   test("64-bit counters are stored and read back exactly", () =>
     withStore(async (store) => {
       const big = 5 * 2 ** 32 + 7;
