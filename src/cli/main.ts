@@ -2,6 +2,7 @@
 
 import { Command } from "commander";
 import { register as registerAudit } from "./audit.ts";
+import { register as registerBench } from "./bench.ts";
 import { register as registerConfig } from "./config.ts";
 import { register as registerDisconnect } from "./disconnect.ts";
 import { register as registerOpenVpn } from "./openvpn.ts";
@@ -18,7 +19,7 @@ const program = new Command("tally")
   .option("-c, --config <path>", "configuration file (default: $TALLY_CONFIG or ./tally.yaml)")
   .showHelpAfterError();
 
-for (const register of [registerServe, registerSessions, registerUsage, registerRecords, registerUsers, registerDisconnect, registerAudit, registerOpenVpn, registerPlugins, registerRadius, registerConfig]) {
+for (const register of [registerServe, registerSessions, registerUsage, registerRecords, registerUsers, registerDisconnect, registerAudit, registerOpenVpn, registerPlugins, registerRadius, registerBench, registerConfig]) {
   register(program);
 }
 
