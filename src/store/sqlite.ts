@@ -197,6 +197,14 @@ function usageTotals(r: UsageRow | undefined) {
   };
 }
 
+interface CachedSession {
+  id: number;
+  state: SessionState;
+}
+
+/** Open sessions kept in memory for the accounting path (the most recently active ones). */
+const OPEN_SESSION_CACHE = 200_000;
+
 export class SqliteStore implements Store {
   readonly #db: Database.Database;
   /** Prepared statements of the filtered queries, by their SQL. */
@@ -218,6 +226,13 @@ export class SqliteStore implements Store {
   readonly #putUser: Database.Statement;
   readonly #removeUser: Database.Statement;
   readonly #appendTx: (records: readonly AccountingRecord[], defaultInterimInterval: number | null) => AppendResult[];
+  /**
+   * The latest open session per session key, as committed: saves a read per record on the
+   * accounting path. This connection is the only writer of what it caches; a commit by any
+   * other connection (seen through PRAGMA data_version) empties it.
+   */
+  readonly #openSessions = new Map<string, CachedSession>();
+  #dataVersion = -1;
 
   private constructor(db: Database.Database) {
     this.#db = db;
@@ -225,11 +240,13 @@ export class SqliteStore implements Store {
       INSERT INTO records (
         dedup_key, protocol, kind, received_at, event_time, client, nas, user, session_id,
         input_octets, output_octets, input_packets, output_packets, session_time,
-        terminate_cause, framed_address, client_address, nas_port, command, attributes
+        terminate_cause, framed_address, client_address, nas_port, command, attributes,
+        session_pk, delta_input_octets, delta_output_octets, delta_session_time
       ) VALUES (
         @dedup_key, @protocol, @kind, @received_at, @event_time, @client, @nas, @user, @session_id,
         @input_octets, @output_octets, @input_packets, @output_packets, @session_time,
-        @terminate_cause, @framed_address, @client_address, @nas_port, @command, @attributes
+        @terminate_cause, @framed_address, @client_address, @nas_port, @command, @attributes,
+        @session_pk, @delta_input_octets, @delta_output_octets, @delta_session_time
       )
       ON CONFLICT (dedup_key) DO NOTHING
       RETURNING id`);
@@ -295,12 +312,28 @@ export class SqliteStore implements Store {
         updated_at = excluded.updated_at`);
     this.#removeUser = db.prepare("DELETE FROM users WHERE name = ?");
 
-    const tx = db.transaction((records: readonly AccountingRecord[], interval: number | null) =>
-      records.map((r) => this.#appendOne(r, interval)),
-    );
+    const dataVersion = db.prepare("PRAGMA data_version").pluck();
+    const tx = db.transaction((records: readonly AccountingRecord[], interval: number | null) => {
+      // Another connection (another process: `tally disconnect`, a second node) committed since
+      // our last look: what the cache holds may be stale.
+      const version = dataVersion.get() as number;
+      if (version !== this.#dataVersion) {
+        this.#openSessions.clear();
+        this.#dataVersion = version;
+      }
+      return records.map((r) => this.#appendOne(r, interval));
+    });
     // IMMEDIATE: take the write lock up front, so a concurrent writer makes us wait
     // (busy_timeout) instead of failing on a read-to-write lock upgrade.
-    this.#appendTx = (records, interval) => tx.immediate(records, interval);
+    this.#appendTx = (records, interval) => {
+      try {
+        return tx.immediate(records, interval);
+      } catch (err) {
+        // Rolled back: the cache may hold states that were never committed.
+        this.#openSessions.clear();
+        throw err;
+      }
+    };
   }
 
   /** Opens (creating file and directories if needed) and migrates the database at `file`. */
@@ -331,7 +364,8 @@ export class SqliteStore implements Store {
     return this.#db;
   }
 
-  #appendOne(r: AccountingRecord, defaultInterimInterval: number | null): AppendResult {
+  /** Inserts a record unless its dedupKey is stored already; its id, or null for a duplicate. */
+  #insertRecordRow(r: AccountingRecord, link: { sessionPk: number | null; deltaIn: number; deltaOut: number; deltaTime: number }): number | null {
     const inserted = this.#insertRecord.get({
       dedup_key: r.dedupKey,
       protocol: r.protocol,
@@ -353,16 +387,41 @@ export class SqliteStore implements Store {
       nas_port: r.nasPort ?? null,
       command: r.command ?? null,
       attributes: JSON.stringify(r.attributes ?? []),
+      session_pk: link.sessionPk,
+      delta_input_octets: link.deltaIn,
+      delta_output_octets: link.deltaOut,
+      delta_session_time: link.deltaTime,
     }) as { id: number } | undefined;
+    return inserted === undefined ? null : inserted.id;
+  }
 
-    if (inserted === undefined) {
-      const existing = this.#findRecordByDedup.get(r.dedupKey) as { id: number; session_pk: number | null } | undefined;
-      if (existing === undefined) throw new Error(`sqlite: record ${r.dedupKey} neither inserted nor found`);
-      return { recordId: existing.id, sessionPk: existing.session_pk, duplicate: true };
-    }
-    const recordId = inserted.id;
+  #duplicate(r: AccountingRecord): AppendResult {
+    const existing = this.#findRecordByDedup.get(r.dedupKey) as { id: number; session_pk: number | null } | undefined;
+    if (existing === undefined) throw new Error(`sqlite: record ${r.dedupKey} neither inserted nor found`);
+    return { recordId: existing.id, sessionPk: existing.session_pk, duplicate: true };
+  }
 
+  /** The latest session under `key`: from the cache of open sessions, else the database. */
+  #latestSession(key: string): CachedSession | undefined {
+    const cached = this.#openSessions.get(key);
+    if (cached !== undefined) return cached;
+    const row = this.#findSessionByKey.get(key) as SessionRow | undefined;
+    return row === undefined ? undefined : { id: row.id, state: sessionState(rowToSession(row)) };
+  }
+
+  /** Keeps open sessions in the cache (bounded, oldest out first) and drops closed ones. */
+  #remember(key: string, entry: CachedSession): void {
+    this.#openSessions.delete(key);
+    if (entry.state.status !== "open") return;
+    this.#openSessions.set(key, entry);
+    if (this.#openSessions.size > OPEN_SESSION_CACHE) this.#openSessions.delete(this.#openSessions.keys().next().value!);
+  }
+
+  #appendOne(r: AccountingRecord, defaultInterimInterval: number | null): AppendResult {
+    const unlinked = { sessionPk: null, deltaIn: 0, deltaOut: 0, deltaTime: 0 };
     if (r.kind === "on" || r.kind === "off") {
+      const recordId = this.#insertRecordRow(r, unlinked);
+      if (recordId === null) return this.#duplicate(r);
       const open = this.#openSessionsOfNas.all(r.nas, r.protocol) as SessionRow[];
       const closed: number[] = [];
       for (const row of open) {
@@ -370,6 +429,7 @@ export class SqliteStore implements Store {
         const next = closeForNas(current, r);
         if (next === current) continue;
         this.#updateSession.run({ id: row.id, ...sessionParams(next) });
+        this.#openSessions.delete(row.session_key);
         closed.push(row.id);
       }
       return { recordId, sessionPk: null, duplicate: false, closedSessionPks: closed };
@@ -378,32 +438,35 @@ export class SqliteStore implements Store {
     // Command records are the audit trail, not session state; a session record without a
     // session id cannot be folded. Both are kept, unattached.
     if (r.command !== null || r.sessionId === null || r.sessionId === undefined) {
-      return { recordId, sessionPk: null, duplicate: false };
+      const recordId = this.#insertRecordRow(r, unlinked);
+      return recordId === null ? this.#duplicate(r) : { recordId, sessionPk: null, duplicate: false };
     }
 
     const key = sessionKey(r);
-    const latest = this.#findSessionByKey.get(key) as SessionRow | undefined;
-    const latestState = latest === undefined ? null : sessionState(rowToSession(latest));
+    const latest = this.#latestSession(key);
     // A reused Acct-Session-Id after the session ended starts a new session under the same key.
-    const row = latestState !== null && startsNewSession(latestState, r) ? undefined : latest;
-    const current = row === undefined ? null : latestState;
+    const row = latest !== undefined && startsNewSession(latest.state, r) ? undefined : latest;
+    const current = row === undefined ? null : row.state;
+    // Folding is pure: computed first, applied only once the record proves not a duplicate.
     const next = foldRecord(current, r, defaultInterimInterval);
+    const link = {
+      sessionPk: row?.id ?? null,
+      deltaIn: next.inputOctets - (current?.inputOctets ?? 0),
+      deltaOut: next.outputOctets - (current?.outputOctets ?? 0),
+      deltaTime: next.sessionTime - (current?.sessionTime ?? 0),
+    };
+    const recordId = this.#insertRecordRow(r, link);
+    if (recordId === null) return this.#duplicate(r);
 
     let sessionPk: number;
     if (row === undefined) {
-      const created = this.#insertSession.get({ session_key: key, ...sessionParams(next) }) as { id: number };
-      sessionPk = created.id;
+      sessionPk = (this.#insertSession.get({ session_key: key, ...sessionParams(next) }) as { id: number }).id;
+      this.#setRecordSession.run({ id: recordId, session_pk: sessionPk, delta_input_octets: link.deltaIn, delta_output_octets: link.deltaOut, delta_session_time: link.deltaTime });
     } else {
       sessionPk = row.id;
       if (next !== current) this.#updateSession.run({ id: row.id, ...sessionParams(next) });
     }
-    this.#setRecordSession.run({
-      id: recordId,
-      session_pk: sessionPk,
-      delta_input_octets: next.inputOctets - (current?.inputOctets ?? 0),
-      delta_output_octets: next.outputOctets - (current?.outputOctets ?? 0),
-      delta_session_time: next.sessionTime - (current?.sessionTime ?? 0),
-    });
+    this.#remember(key, { id: sessionPk, state: next });
     return { recordId, sessionPk, duplicate: false };
   }
 
@@ -426,6 +489,8 @@ export class SqliteStore implements Store {
       if (control.disconnectReason !== undefined) s.disconnectReason = control.disconnectReason;
       if (control.note !== undefined) s.note = control.note;
       this.#updateSession.run({ id, ...sessionParams(sessionState(s)) });
+      const cached = this.#openSessions.get(row.session_key);
+      if (cached !== undefined && cached.id === id) this.#remember(row.session_key, { id, state: sessionState(s) });
       return s;
     });
     return apply.immediate();

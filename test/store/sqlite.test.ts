@@ -410,6 +410,36 @@ describe("folding records into sessions", () => {
       assert.equal(ok?.duplicate, false);
     }));
 
+  test("a rolled-back batch leaves no trace in the session state the store folds from", () =>
+    withStore(async (store) => {
+      const [start] = await store.appendRecords([rec({ kind: "start" })], null);
+      const bad = { ...rec({ kind: "interim", sessionId: "s2" }), kind: "bogus" } as unknown as AccountingRecord;
+      // The interim's counters were folded in memory before the batch failed.
+      await assert.rejects(store.appendRecords([rec({ kind: "interim", inputOctets: 9000, sessionTime: 60 }), bad], null));
+      await store.appendRecords([rec({ kind: "interim", eventTime: T0 + MIN, inputOctets: 100, sessionTime: 30 })], null);
+      const s = await store.getSession(start!.sessionPk!);
+      assert.equal(s!.inputOctets, 100, "the rolled-back 9000 was never committed, so it is not in the totals");
+    }));
+
+  test("another connection's commits are seen: no fold from a stale copy of the session", () =>
+    withStore(async (store, file) => {
+      const other = SqliteStore.open(file);
+      try {
+        const [start] = await store.appendRecords([rec({ kind: "start" })], 300);
+        await store.appendRecords([rec({ kind: "interim", eventTime: T0 + MIN, inputOctets: 100, sessionTime: 60 })], 300);
+        // Another process (a second node, tally disconnect) moves the session on.
+        await other.appendRecords([rec({ kind: "interim", eventTime: T0 + 2 * MIN, inputOctets: 500, sessionTime: 120 })], 300);
+        await other.updateSessionControl(start!.sessionPk!, { interimInterval: 30 });
+        await store.appendRecords([rec({ kind: "interim", eventTime: T0 + 3 * MIN, inputOctets: 400, sessionTime: 180 })], 300);
+        const s = await store.getSession(start!.sessionPk!);
+        assert.equal(s!.inputOctets, 500, "the other connection's larger counter stands");
+        assert.equal(s!.sessionTime, 180);
+        assert.equal(s!.interimInterval, 30, "and its interval change");
+      } finally {
+        await other.close();
+      }
+    }));
+
   test("an empty batch is a no-op", () =>
     withStore(async (store) => {
       assert.deepEqual(await store.appendRecords([], null), []);
