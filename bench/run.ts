@@ -1,0 +1,129 @@
+// `npm run bench`: Tally and its anchors side by side on loopback, one after the other in one
+// run, driven by the same generator (`tally bench`, a separate process) with the same
+// workload, and the ratio Tally / anchor for each. Prints a Markdown table (for BENCHMARKS.md)
+// and writes every report to bench/results/latest.json.
+//
+//   RADIUS accounting: Tally (SQLite, fsync'd before every answer) vs FreeRADIUS writing its
+//     detail file (no fsync) and vs FreeRADIUS with its SQLite module.
+//   RADIUS PAP authentication vs FreeRADIUS with users in its files module.
+//   TACACS+ accounting and PAP authentication: Tally over 8 persistent connections and over a
+//     connection per request (tac_plus-ng is not packaged by Debian; see BENCHMARKS.md).
+//   Latency at half of Tally's accounting peak (open loop).
+//
+// Environment: BENCH_SCALE (default 1) multiplies the request counts.
+
+import { execFile } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import type { LoadReport } from "../src/bench/stats.ts";
+import { repoRoot, startTally, type TallyProcess } from "../test/interop/harness.ts";
+import { freeRadiusUnavailable, startFreeRadius, type FreeRadiusMode } from "./anchors/freeradius.ts";
+
+const run = promisify(execFile);
+const SECRET = "testing123";
+const KEY = "tackey";
+const scale = Number(process.env.BENCH_SCALE ?? 1);
+const n = (base: number) => Math.max(1000, Math.round(base * scale));
+
+interface Row {
+  name: string;
+  server: string;
+  report: LoadReport;
+  /** Server CPU (user + system) as a share of one core over the run. */
+  serverCpu: number;
+}
+
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Runs `tally bench` in its own process (its CPU is its own) against a server process `pid`. */
+async function measure(pid: number, args: string[]): Promise<{ report: LoadReport; serverCpu: number }> {
+  const before = cpuSeconds(pid);
+  const { stdout } = await run(process.execPath, ["--import", "tsx", join(repoRoot, "src/cli/main.ts"), "bench", ...args, "--json"], {
+    cwd: repoRoot,
+    maxBuffer: 1 << 20,
+  });
+  const report = JSON.parse(stdout) as LoadReport;
+  return { report, serverCpu: (cpuSeconds(pid) - before) / report.seconds };
+}
+
+async function withTally<T>(fn: (t: TallyProcess) => Promise<T>): Promise<T> {
+  const tally = await startTally({
+    store: { sqlite: "./tally.db" },
+    radius: { auth: "127.0.0.1:0", acct: "127.0.0.1:0" },
+    tacacs: { listen: "127.0.0.1:0" },
+    clients: [{ name: "bench", address: "127.0.0.0/8", secret: SECRET, tacacsKey: KEY }],
+    users: [{ name: "bench", password: "benchpass" }],
+    // info, as an operator runs it (one line per authentication; none per accounting record).
+    log: { level: "info" },
+  });
+  try {
+    return await fn(tally);
+  } finally {
+    await tally.cleanup();
+  }
+}
+
+async function withFreeRadius<T>(mode: FreeRadiusMode, fn: (a: { pid: number; authPort: number; acctPort: number; describe: string }) => Promise<T>): Promise<T | null> {
+  const why = await freeRadiusUnavailable(mode);
+  if (why !== null) {
+    process.stderr.write(`skipping FreeRADIUS (${mode}): ${why}\n`);
+    return null;
+  }
+  const anchor = await startFreeRadius({ mode, secret: SECRET, users: [{ name: "bench", password: "benchpass" }] });
+  try {
+    return await fn(anchor);
+  } finally {
+    await anchor.stop();
+  }
+}
+
+const rows: Row[] = [];
+function add(name: string, server: string, m: { report: LoadReport; serverCpu: number }): void {
+  rows.push({ name, server, ...m });
+  const r = m.report;
+  process.stderr.write(`${name} / ${server}: ${Math.round(r.perSecond)}/s, p99 ${r.latencyMs.p99.toFixed(2)} ms, ${r.errors + r.timeouts} failed, server CPU ${(m.serverCpu * 100).toFixed(0)} %, generator CPU ${(r.generatorCpu * 100).toFixed(0)} %\n`);
+}
+
+const acct = (port: number, requests: number) => ["acct", "--target", `127.0.0.1:${port}`, "--secret", SECRET, "--requests", String(requests), "--concurrency", "256", "--sockets", "8", "--interims", "3"];
+const pap = (port: number, requests: number) => ["auth", "--target", `127.0.0.1:${port}`, "--secret", SECRET, "--requests", String(requests), "--concurrency", "128", "--sockets", "4", "--user", "bench", "--password", "benchpass"];
+
+// ------------------------------------------------------------------ RADIUS accounting
+await withTally(async (t) => {
+  const peak = await measure(t.child.pid!, acct(t.acctPort, n(100_000)));
+  add("RADIUS accounting", "Tally (SQLite, fsync before each answer)", peak);
+  // Half of the peak, open loop: the latency an operator sees on a busy day.
+  const half = Math.max(100, Math.round(peak.report.perSecond / 2));
+  const halfArgs = ["acct", "--target", `127.0.0.1:${t.acctPort}`, "--secret", SECRET, "--requests", String(half * 10), "--rate", String(half), "--sockets", "8"];
+  add("RADIUS accounting at 50 % of peak", `Tally, open loop ${half}/s`, await measure(t.child.pid!, halfArgs));
+  add("RADIUS PAP authentication", "Tally (users in tally.yaml)", await measure(t.child.pid!, pap(t.authPort, n(50_000))));
+  add("TACACS+ accounting", "Tally, 8 persistent connections", await measure(t.child.pid!, ["tacacs-acct", "--target", `127.0.0.1:${t.tacacsPort}`, "--key", KEY, "--requests", String(n(50_000)), "--concurrency", "64", "--connections", "8"]));
+  add("TACACS+ accounting", "Tally, a connection per request", await measure(t.child.pid!, ["tacacs-acct", "--target", `127.0.0.1:${t.tacacsPort}`, "--key", KEY, "--requests", String(n(10_000)), "--concurrency", "32", "--per-request"]));
+  add("TACACS+ PAP authentication", "Tally, 8 persistent connections", await measure(t.child.pid!, ["tacacs-authen", "--target", `127.0.0.1:${t.tacacsPort}`, "--key", KEY, "--requests", String(n(20_000)), "--concurrency", "64", "--connections", "8", "--user", "bench", "--password", "benchpass"]));
+});
+await withFreeRadius("detail", async (a) => add("RADIUS accounting", a.describe, await measure(a.pid, acct(a.acctPort, n(100_000)))));
+await withFreeRadius("sqlite", async (a) => add("RADIUS accounting", a.describe, await measure(a.pid, acct(a.acctPort, n(5_000)))));
+await withFreeRadius("files", async (a) => add("RADIUS PAP authentication", a.describe, await measure(a.pid, pap(a.authPort, n(50_000)))));
+
+// ------------------------------------------------------------------ report
+const tallyOf = (name: string) => rows.find((r) => r.name === name && r.server.startsWith("Tally"));
+const lines = [
+  `Machine: ${cpus().length} × ${cpus()[0]?.model ?? "?"}, ${Math.round(totalmem() / 2 ** 30)} GiB; Node ${process.version}; scale ${scale}.`,
+  "",
+  "| workload | server | req/s | p50 ms | p99 ms | p99.9 ms | failed | server CPU | generator CPU | Tally / this |",
+  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+  ...rows.map((r) => {
+    const tally = tallyOf(r.name);
+    const ratio = tally && !r.server.startsWith("Tally") ? `${(tally.report.perSecond / r.report.perSecond).toFixed(2)}x` : "";
+    const l = r.report.latencyMs;
+    return `| ${r.name} | ${r.server} | ${Math.round(r.report.perSecond)} | ${l.p50.toFixed(2)} | ${l.p99.toFixed(2)} | ${l.p999.toFixed(2)} | ${r.report.errors + r.report.timeouts} | ${(r.serverCpu * 100).toFixed(0)} % | ${(r.report.generatorCpu * 100).toFixed(0)} % | ${ratio} |`;
+  }),
+];
+process.stdout.write(`${lines.join("\n")}\n`);
+const out = join(repoRoot, "bench", "results");
+mkdirSync(out, { recursive: true });
+writeFileSync(join(out, "latest.json"), `${JSON.stringify({ date: new Date().toISOString(), scale, rows }, null, 2)}\n`);
