@@ -216,6 +216,7 @@ export class SqliteStore implements Store {
   readonly #findSessionByKey: Database.Statement;
   readonly #insertSession: Database.Statement;
   readonly #updateSession: Database.Statement;
+  readonly #foldSession: Database.Statement;
   readonly #openSessionsOfNas: Database.Statement;
   readonly #getSession: Database.Statement;
   readonly #listRecords: Database.Statement;
@@ -242,12 +243,7 @@ export class SqliteStore implements Store {
         input_octets, output_octets, input_packets, output_packets, session_time,
         terminate_cause, framed_address, client_address, nas_port, command, attributes,
         session_pk, delta_input_octets, delta_output_octets, delta_session_time
-      ) VALUES (
-        @dedup_key, @protocol, @kind, @received_at, @event_time, @client, @nas, @user, @session_id,
-        @input_octets, @output_octets, @input_packets, @output_packets, @session_time,
-        @terminate_cause, @framed_address, @client_address, @nas_port, @command, @attributes,
-        @session_pk, @delta_input_octets, @delta_output_octets, @delta_session_time
-      )
+      ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (dedup_key) DO NOTHING
       RETURNING id`);
     this.#findRecordByDedup = db.prepare("SELECT id, session_pk FROM records WHERE dedup_key = ?");
@@ -281,6 +277,15 @@ export class SqliteStore implements Store {
         interim_interval = @interim_interval, next_update_due = @next_update_due,
         disconnect = @disconnect, disconnect_reason = @disconnect_reason, note = @note
       WHERE id = @id`);
+    // What folding a record changes (not the session's identity, disconnect state or note),
+    // with positional parameters: the accounting path runs this once per record.
+    this.#foldSession = db.prepare(`
+      UPDATE sessions SET
+        user = ?, status = ?, started_at = ?, updated_at = ?, stopped_at = ?,
+        input_octets = ?, output_octets = ?, input_packets = ?, output_packets = ?, session_time = ?,
+        terminate_cause = ?, framed_address = ?, client_address = ?, nas_port = ?,
+        interim_interval = ?, next_update_due = ?
+      WHERE id = ?`);
     this.#openSessionsOfNas = db.prepare(
       "SELECT * FROM sessions WHERE nas = ? AND protocol = ? AND status = 'open' ORDER BY id",
     );
@@ -366,32 +371,13 @@ export class SqliteStore implements Store {
 
   /** Inserts a record unless its dedupKey is stored already; its id, or null for a duplicate. */
   #insertRecordRow(r: AccountingRecord, link: { sessionPk: number | null; deltaIn: number; deltaOut: number; deltaTime: number }): number | null {
-    const inserted = this.#insertRecord.get({
-      dedup_key: r.dedupKey,
-      protocol: r.protocol,
-      kind: r.kind,
-      received_at: r.receivedAt,
-      event_time: r.eventTime,
-      client: r.client,
-      nas: r.nas,
-      user: r.user ?? null,
-      session_id: r.sessionId ?? null,
-      input_octets: r.inputOctets ?? null,
-      output_octets: r.outputOctets ?? null,
-      input_packets: r.inputPackets ?? null,
-      output_packets: r.outputPackets ?? null,
-      session_time: r.sessionTime ?? null,
-      terminate_cause: r.terminateCause ?? null,
-      framed_address: r.framedAddress ?? null,
-      client_address: r.clientAddress ?? null,
-      nas_port: r.nasPort ?? null,
-      command: r.command ?? null,
-      attributes: JSON.stringify(r.attributes ?? []),
-      session_pk: link.sessionPk,
-      delta_input_octets: link.deltaIn,
-      delta_output_octets: link.deltaOut,
-      delta_session_time: link.deltaTime,
-    }) as { id: number } | undefined;
+    // Positional, in the column order of the statement: once per record on the accounting path.
+    const inserted = this.#insertRecord.get(
+      r.dedupKey, r.protocol, r.kind, r.receivedAt, r.eventTime, r.client, r.nas, r.user ?? null, r.sessionId ?? null,
+      r.inputOctets ?? null, r.outputOctets ?? null, r.inputPackets ?? null, r.outputPackets ?? null, r.sessionTime ?? null,
+      r.terminateCause ?? null, r.framedAddress ?? null, r.clientAddress ?? null, r.nasPort ?? null, r.command ?? null,
+      JSON.stringify(r.attributes ?? []), link.sessionPk, link.deltaIn, link.deltaOut, link.deltaTime,
+    ) as { id: number } | undefined;
     return inserted === undefined ? null : inserted.id;
   }
 
@@ -464,7 +450,14 @@ export class SqliteStore implements Store {
       this.#setRecordSession.run({ id: recordId, session_pk: sessionPk, delta_input_octets: link.deltaIn, delta_output_octets: link.deltaOut, delta_session_time: link.deltaTime });
     } else {
       sessionPk = row.id;
-      if (next !== current) this.#updateSession.run({ id: row.id, ...sessionParams(next) });
+      if (next !== current) {
+        this.#foldSession.run(
+          next.user ?? null, next.status, next.startedAt, next.updatedAt, next.stoppedAt ?? null,
+          next.inputOctets, next.outputOctets, next.inputPackets, next.outputPackets, next.sessionTime,
+          next.terminateCause ?? null, next.framedAddress ?? null, next.clientAddress ?? null, next.nasPort ?? null,
+          next.interimInterval ?? null, next.nextUpdateDue ?? null, row.id,
+        );
+      }
     }
     this.#remember(key, { id: sessionPk, state: next });
     return { recordId, sessionPk, duplicate: false };

@@ -98,10 +98,12 @@ describe("OpenVPN per-client intervals chosen by a plugin (real OpenVPN 2.6)", {
     assert.ok(carolTimes.length >= 5, `carol keeps reporting: ${carolTimes.length} interims in 16 s`);
     const g = gaps(carolTimes);
     // The first gap follows the 2 s interval; from the third interim on the interval is 3 s.
-    assert.ok(g[0]! >= 1.4 && g[0]! <= 2.8, `carol's first interims 2 s apart: ${g.join(", ")}`);
+    // Each interim goes out within about half a bytecount period (0.5 s) of its anchored due
+    // time, so one gap can be up to a second shorter or longer; the mean cannot drift.
+    assert.ok(g[0]! >= 0.8 && g[0]! <= 3.2, `carol's first interims 2 s apart: ${g.join(", ")}`);
     const later = g.slice(2);
     assert.ok(later.length >= 2, `carol has interims at the 3 s interval: ${g.join(", ")}`);
-    assert.ok(later.every((x) => x >= 2.2 && x <= 4), `carol's later interims 3 s apart: ${g.join(", ")}`);
+    assert.ok(later.every((x) => x >= 1.8 && x <= 4.2), `carol's later interims 3 s apart: ${g.join(", ")}`);
     const laterMean = later.reduce((a, b) => a + b, 0) / later.length;
     assert.ok(laterMean >= 2.6 && laterMean <= 3.5, `3 s on average after the change: ${g.join(", ")}`);
     assert.equal(daveInterims.length, 1, `dave has one interim (the plugin answered 0 on it): ${daveRecords.map((r) => r.kind).join(", ")}`);
