@@ -16,7 +16,7 @@ import { encodeReply } from "../radius/access.ts";
 import { ClientTable } from "../radius/clients.ts";
 import { Dictionary } from "../radius/dictionary.ts";
 import { RadiusServer } from "../radius/server.ts";
-import { openStore } from "../store/index.ts";
+import { openServerStore } from "../store/index.ts";
 import type { Store } from "../store/store.ts";
 import { TacacsServer } from "../tacacs/server.ts";
 import { OpenVpnConnector } from "../openvpn/connector.ts";
@@ -83,7 +83,7 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
   let dictionary = loadDictionary(config);
   for (const w of dictionary.warnings) logger.debug({ warning: w }, "dictionary");
   checkReplies(config, dictionary);
-  const store = openStore(config.store);
+  const store = await openServerStore(config.store);
   let plugins: PluginHost;
   try {
     plugins = await PluginHost.load(config.plugins, storeView(store), logger);

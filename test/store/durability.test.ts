@@ -20,9 +20,9 @@ before(() => {
 after(() => tmp.cleanup());
 
 /** Runs the child until it has acknowledged KILL_AFTER batches, SIGKILLs it, returns what it acknowledged. */
-function runAndKill(file: string): Promise<{ acked: number[]; signal: NodeJS.Signals | null }> {
+function runAndKill(file: string, variant: "direct" | "worker"): Promise<{ acked: number[]; signal: NodeJS.Signals | null }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", CHILD, file], {
+    const child = spawn(process.execPath, ["--import", "tsx", CHILD, file, variant], {
       cwd: path.resolve(here, "../.."),
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -58,42 +58,44 @@ function runAndKill(file: string): Promise<{ acked: number[]; signal: NodeJS.Sig
   });
 }
 
-test("every batch acknowledged before a SIGKILL is in the database afterwards, whole", async () => {
-  const file = tmp.file("durable.db");
-  const { acked, signal } = await runAndKill(file);
-  assert.equal(signal, "SIGKILL");
-  assert.ok(acked.length >= KILL_AFTER, "acked.length >= KILL_AFTER");
-  assert.deepEqual(
-    acked,
-    acked.map((_, i) => i),
-    "batches are acknowledged in order",
-  );
+for (const variant of ["direct", "worker"] as const) {
+  test(`every batch acknowledged before a SIGKILL is in the database afterwards, whole (store ${variant === "worker" ? "on a worker thread, as tally serve runs it" : "on the main thread"})`, async () => {
+    const file = tmp.file(`durable-${variant}.db`);
+    const { acked, signal } = await runAndKill(file, variant);
+    assert.equal(signal, "SIGKILL");
+    assert.ok(acked.length >= KILL_AFTER, "acked.length >= KILL_AFTER");
+    assert.deepEqual(
+      acked,
+      acked.map((_, i) => i),
+      "batches are acknowledged in order",
+    );
 
-  const store = SqliteStore.open(file);
-  try {
-    const sessions = await store.listSessions({ limit: 1_000_000 });
-    const bySessionId = new Map(sessions.map((s) => [s.sessionId, s]));
-    for (const n of acked) {
-      const s = bySessionId.get(`dur-${n}`);
-      assert.ok(s, `acknowledged batch ${n} is missing`);
-      const stop = batchFor(n)[2];
-      assert.equal(s.status, "closed");
-      assert.equal(s.inputOctets, stop?.inputOctets);
-      assert.equal(s.outputOctets, stop?.outputOctets);
-      const records = await store.listRecords(s.id);
-      assert.deepEqual(
-        records.map((r) => r.dedupKey),
-        batchFor(n).map((r) => r.dedupKey),
-      );
+    const store = SqliteStore.open(file);
+    try {
+      const sessions = await store.listSessions({ limit: 1_000_000 });
+      const bySessionId = new Map(sessions.map((s) => [s.sessionId, s]));
+      for (const n of acked) {
+        const s = bySessionId.get(`dur-${n}`);
+        assert.ok(s, `acknowledged batch ${n} is missing`);
+        const stop = batchFor(n)[2];
+        assert.equal(s.status, "closed");
+        assert.equal(s.inputOctets, stop?.inputOctets);
+        assert.equal(s.outputOctets, stop?.outputOctets);
+        const records = await store.listRecords(s.id);
+        assert.deepEqual(
+          records.map((r) => r.dedupKey),
+          batchFor(n).map((r) => r.dedupKey),
+        );
+      }
+      // Batches committed but not yet acknowledged may be there too, but never in part.
+      for (const s of sessions) {
+        assert.equal((await store.listRecords(s.id)).length, 3, `session ${s.sessionId} is partial`);
+      }
+      // Replaying an acknowledged batch after the crash only finds duplicates.
+      const replay = await store.appendRecords(batchFor(0), 600);
+      assert.ok(replay.every((r) => r.duplicate), "replay.every((r) => r.duplicate)");
+    } finally {
+      await store.close();
     }
-    // Batches committed but not yet acknowledged may be there too, but never in part.
-    for (const s of sessions) {
-      assert.equal((await store.listRecords(s.id)).length, 3, `session ${s.sessionId} is partial`);
-    }
-    // Replaying an acknowledged batch after the crash only finds duplicates.
-    const replay = await store.appendRecords(batchFor(0), 600);
-    assert.ok(replay.every((r) => r.duplicate), "replay.every((r) => r.duplicate)");
-  } finally {
-    await store.close();
-  }
-});
+  });
+}
