@@ -17,6 +17,12 @@ export interface AccountingCoreOptions {
   defaultInterimInterval: number;
   /** Most records in one transaction. */
   maxBatch: number;
+  /**
+   * Batches handed to the store before the first is committed (default 1). A store that runs
+   * its calls in order on another thread (WorkerStore) can take the next batch while it
+   * commits one, so the two threads overlap.
+   */
+  maxBatchesInFlight?: number;
 }
 
 export interface AccountingStats {
@@ -33,7 +39,8 @@ const MAX_GATHER_MS = 2;
 export class AccountingCore {
   private queue: Pending[] = [];
   private flushScheduled = false;
-  private inFlight: Promise<void> | null = null;
+  private inFlight = 0;
+  private idle: (() => void)[] = [];
   private closed = false;
   readonly stats: AccountingStats = { committed: 0, duplicates: 0, batches: 0, failedBatches: 0, largestBatch: 0 };
 
@@ -53,7 +60,7 @@ export class AccountingCore {
   }
 
   private scheduleFlush(): void {
-    if (this.flushScheduled || this.inFlight) return;
+    if (this.flushScheduled || this.inFlight >= (this.options.maxBatchesInFlight ?? 1)) return;
     this.flushScheduled = true;
     const since = performance.now();
     let seen = -1;
@@ -72,36 +79,40 @@ export class AccountingCore {
         return;
       }
       this.flushScheduled = false;
-      this.inFlight = this.flush().finally(() => {
-        this.inFlight = null;
+      if (this.queue.length === 0) return;
+      this.inFlight++;
+      void this.flush().finally(() => {
+        this.inFlight--;
         if (this.queue.length > 0) this.scheduleFlush();
+        else if (this.inFlight === 0) for (const wake of this.idle.splice(0)) wake();
       });
+      // Room for another batch in flight: start gathering it now.
+      if (this.queue.length > 0) this.scheduleFlush();
     };
     setImmediate(gather);
   }
 
+  /** Commits one batch (and, if it fails, its records one by one). */
   private async flush(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.options.maxBatch);
-      this.stats.batches++;
-      this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
-      try {
-        this.settle(batch, await this.store.appendRecords(batch.map((p) => p.record), this.interval()));
-      } catch (e) {
-        this.stats.failedBatches++;
-        this.onBatchError(e, batch.length);
-        if (batch.length === 1) {
-          batch[0]!.reject(e);
-          continue;
-        }
-        // One bad record must not hold back the others (the whole transaction rolled back):
-        // commit them one by one so only the record that fails stays unacknowledged.
-        for (const p of batch) {
-          try {
-            this.settle([p], await this.store.appendRecords([p.record], this.interval()));
-          } catch (single) {
-            p.reject(single);
-          }
+    const batch = this.queue.splice(0, this.options.maxBatch);
+    this.stats.batches++;
+    this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
+    try {
+      this.settle(batch, await this.store.appendRecords(batch.map((p) => p.record), this.interval()));
+    } catch (e) {
+      this.stats.failedBatches++;
+      this.onBatchError(e, batch.length);
+      if (batch.length === 1) {
+        batch[0]!.reject(e);
+        return;
+      }
+      // One bad record must not hold back the others (the whole transaction rolled back):
+      // commit them one by one so only the record that fails stays unacknowledged.
+      for (const p of batch) {
+        try {
+          this.settle([p], await this.store.appendRecords([p.record], this.interval()));
+        } catch (single) {
+          p.reject(single);
         }
       }
     }
@@ -122,8 +133,8 @@ export class AccountingCore {
 
   /** Waits for everything queued to be committed, then refuses new records. */
   async close(): Promise<void> {
-    while (this.queue.length > 0 || this.inFlight || this.flushScheduled) {
-      await (this.inFlight ?? new Promise((r) => setImmediate(r)));
+    while (this.queue.length > 0 || this.inFlight > 0 || this.flushScheduled) {
+      await new Promise<void>((r) => (this.inFlight > 0 ? this.idle.push(r) : setImmediate(r)));
     }
     this.closed = true;
   }

@@ -94,7 +94,8 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
   for (const p of plugins.list()) logger.info({ plugin: p.name, module: p.module, hooks: p.hooks }, "plugin loaded");
   const accounting = new AccountingCore(
     store,
-    { defaultInterimInterval: config.accounting.defaultInterimInterval, maxBatch: config.accounting.maxBatch },
+    // The store runs calls in order on its worker thread: it can take the next batch while it commits one.
+    { defaultInterimInterval: config.accounting.defaultInterimInterval, maxBatch: config.accounting.maxBatch, maxBatchesInFlight: 2 },
     (err, size) => logger.error({ err, size }, "store commit failed; records not acknowledged"),
   );
   const disconnector = new Disconnector(config.clients, store, dictionary, logger);

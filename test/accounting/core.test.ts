@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { AccountingCore } from "../../src/accounting/core.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
+import { WorkerStore } from "../../src/store/worker-store.ts";
 import { rec } from "../store/fixtures.ts";
 
 async function withCore(fn: (core: AccountingCore, store: SqliteStore) => Promise<void>): Promise<void> {
@@ -46,6 +47,40 @@ describe("accounting core", () => {
       assert.equal(core.stats.largestBatch, 7);
     } finally {
       await core.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("with two batches in flight on the worker store, every record is committed and answered once, and close waits for both", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tally-core-"));
+    const store = await WorkerStore.open(join(dir, "tally.db"));
+    const core = new AccountingCore(store, { defaultInterimInterval: 300, maxBatch: 50, maxBatchesInFlight: 2 });
+    try {
+      let inFlightSeen = 0;
+      const append = store.appendRecords.bind(store);
+      let inFlight = 0;
+      store.appendRecords = async (records, interval) => {
+        inFlightSeen = Math.max(inFlightSeen, ++inFlight);
+        try {
+          return await append(records, interval);
+        } finally {
+          inFlight--;
+        }
+      };
+      const pending: Promise<unknown>[] = [];
+      for (let i = 0; i < 400; i++) {
+        pending.push(core.submit(rec({ kind: "start", sessionId: `p${i}` })));
+        if (i % 40 === 39) await new Promise((r) => setImmediate(r));
+      }
+      const closing = core.close();
+      const results = (await Promise.all(pending)) as { duplicate: boolean }[];
+      await closing;
+      assert.equal(results.filter((r) => !r.duplicate).length, 400);
+      assert.equal(core.stats.committed, 400);
+      assert.equal(inFlightSeen, 2, "a second batch went to the store while the first was being committed");
+      assert.equal((await store.listSessions({ limit: 1000 })).length, 400);
+    } finally {
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     }
