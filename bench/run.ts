@@ -9,11 +9,14 @@
 //   TACACS+ accounting and PAP authentication: Tally over 8 persistent connections and over a
 //     connection per request (tac_plus-ng is not packaged by Debian; see BENCHMARKS.md).
 //   Latency at half of Tally's accounting peak (open loop).
+//   1,000,000 sessions left open: the rate they open at, the interim rate with all of them
+//   open, and tally serve's resident memory and database size afterwards.
 //
-// Environment: BENCH_SCALE (default 1) multiplies the request counts.
+// Environment: BENCH_SCALE (default 1) multiplies the request counts; BENCH_OPEN_SESSIONS
+// (default 1000000, 0 to skip) the sessions left open.
 
 import { execFile } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -105,6 +108,21 @@ await withTally(async (t) => {
   add("TACACS+ accounting", "Tally, a connection per request", await measure(t.child.pid!, ["tacacs-acct", "--target", `127.0.0.1:${t.tacacsPort}`, "--key", KEY, "--requests", String(n(10_000)), "--concurrency", "32", "--per-request"]));
   add("TACACS+ PAP authentication", "Tally, 8 persistent connections", await measure(t.child.pid!, ["tacacs-authen", "--target", `127.0.0.1:${t.tacacsPort}`, "--key", KEY, "--requests", String(n(20_000)), "--concurrency", "64", "--connections", "8", "--user", "bench", "--password", "benchpass"]));
 });
+// ------------------------------------------------------------------ many open sessions
+const openSessions = Number(process.env.BENCH_OPEN_SESSIONS ?? 1_000_000);
+let manySessions = "";
+if (openSessions > 0) {
+  await withTally(async (t) => {
+    const common = ["acct", "--target", `127.0.0.1:${t.acctPort}`, "--secret", SECRET, "--open-sessions", String(openSessions), "--session-prefix", "many", "--concurrency", "512", "--sockets", "8", "--duration", "900"];
+    add(`RADIUS accounting: ${openSessions} sessions opened`, "Tally", await measure(t.child.pid!, [...common, "--requests", String(openSessions)]));
+    add(`RADIUS accounting: interims with ${openSessions} sessions open`, "Tally", await measure(t.child.pid!, [...common, "--already-started", "--requests", String(Math.min(openSessions, n(200_000)))]));
+    const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${t.child.pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
+    const db = statSync(join(t.dir, "tally.db")).size / 2 ** 20;
+    manySessions = `With ${openSessions} sessions open: tally serve's resident memory ${Math.round(rss)} MB, database ${Math.round(db)} MB.`;
+    process.stderr.write(`${manySessions}\n`);
+  });
+}
+
 await withFreeRadius("detail", async (a) => add("RADIUS accounting", a.describe, await measure(a.pid, acct(a.acctPort, n(100_000)))));
 await withFreeRadius("sqlite", async (a) => add("RADIUS accounting", a.describe, await measure(a.pid, acct(a.acctPort, n(5_000)))));
 await withFreeRadius("files", async (a) => add("RADIUS PAP authentication", a.describe, await measure(a.pid, pap(a.authPort, n(50_000)))));
@@ -123,7 +141,8 @@ const lines = [
     return `| ${r.name} | ${r.server} | ${Math.round(r.report.perSecond)} | ${l.p50.toFixed(2)} | ${l.p99.toFixed(2)} | ${l.p999.toFixed(2)} | ${r.report.errors + r.report.timeouts} | ${(r.serverCpu * 100).toFixed(0)} % | ${(r.report.generatorCpu * 100).toFixed(0)} % | ${ratio} |`;
   }),
 ];
+if (manySessions !== "") lines.push("", manySessions);
 process.stdout.write(`${lines.join("\n")}\n`);
 const out = join(repoRoot, "bench", "results");
 mkdirSync(out, { recursive: true });
-writeFileSync(join(out, "latest.json"), `${JSON.stringify({ date: new Date().toISOString(), scale, rows }, null, 2)}\n`);
+writeFileSync(join(out, "latest.json"), `${JSON.stringify({ date: new Date().toISOString(), scale, rows, manySessions }, null, 2)}\n`);

@@ -131,63 +131,97 @@ interface AcctSession {
   id: string;
   user: string;
   step: number;
-  started: number;
+}
+
+export interface AcctWorkloadOptions {
+  /** Interim-Updates per session between Start and Stop (sessions that end). */
+  interims: number;
+  /** Distinct users the sessions belong to. */
+  users: number;
+  /**
+   * Sessions that never end: the first `openSessions` requests start them, the rest are
+   * Interim-Updates going round all of them (memory and update rate with many sessions open).
+   */
+  openSessions?: number;
+  /** Session ids are PREFIX-n; the same prefix in a later run continues the same sessions. */
+  sessionPrefix?: string;
+  /** With openSessions: the sessions were started by an earlier run; send only interims. */
+  alreadyStarted?: boolean;
 }
 
 /**
  * Accounting sessions of Start, `interims` Interim-Updates and Stop, with growing counters.
  * `request()` sends the next packet of a session that is not waiting for an answer (a new one
  * when none is), so `concurrency` lanes keep about that many sessions going in parallel.
+ * With `openSessions`, sessions never stop (see AcctWorkloadOptions).
  */
 export class RadiusAcctWorkload {
   private readonly ready: AcctSession[] = [];
   private sessions = 0;
-  private readonly runId = randomBytes(4).toString("hex");
+  private readonly prefix: string;
   private readonly nasIp = Buffer.from([127, 0, 0, 1]);
+  /** openSessions mode: each session's next step (0 = Start), by session number. */
+  private readonly steps: Uint32Array | null;
+  private roundRobin = 0;
+
   constructor(
     private readonly client: RadiusLoadClient,
-    private readonly interims: number,
-    private readonly users: number,
-  ) {}
+    private readonly o: AcctWorkloadOptions,
+  ) {
+    this.prefix = o.sessionPrefix ?? randomBytes(4).toString("hex");
+    this.steps = o.openSessions === undefined ? null : new Uint32Array(o.openSessions).fill(o.alreadyStarted ? 1 : 0);
+    if (o.alreadyStarted) this.sessions = o.openSessions ?? 0;
+  }
 
   request(): Promise<Outcome> {
+    if (this.steps !== null) return this.openSessionRequest(this.steps);
     const s = this.ready.pop() ?? this.newSession();
-    const last = this.interims + 1;
+    const last = this.o.interims + 1;
     const type = s.step === 0 ? AcctStatusType.Start : s.step === last ? AcctStatusType.Stop : AcctStatusType.InterimUpdate;
-    const attributes = [
-      attr(Attr.AcctStatusType, u32(type)),
-      attr(Attr.AcctSessionId, Buffer.from(s.id)),
-      attr(Attr.UserName, Buffer.from(s.user)),
-      attr(Attr.NasIpAddress, this.nasIp),
-      attr(Attr.NasIdentifier, Buffer.from("bench-nas")),
-      attr(Attr.NasPort, u32(this.sessions & 0xffff)),
-      attr(Attr.FramedIpAddress, u32(0x0a000000 + (this.sessions & 0xffffff))),
-      attr(Attr.EventTimestamp, u32(Math.floor(Date.now() / 1000))),
-    ];
-    if (s.step > 0) {
-      const octets = s.step * 150_000;
-      attributes.push(
-        attr(Attr.AcctInputOctets, u32(octets)),
-        attr(Attr.AcctOutputOctets, u32(octets * 3)),
-        attr(Attr.AcctSessionTime, u32(s.step * 60)),
-      );
-      if (type === AcctStatusType.Stop) attributes.push(attr(Attr.AcctTerminateCause, u32(1)));
-    }
-    const secret = this.client.target.secret;
-    const sent = this.client.send((id) => {
-      const datagram = buildAccountingRequest(id, attributes, secret, { messageAuthenticator: false });
-      return { datagram, authenticator: datagram.subarray(4, 20) };
-    }, PacketCode.AccountingResponse);
-    return sent.then((outcome) => {
+    return this.send(s.id, s.user, s.step, type).then((outcome) => {
       s.step++;
       if (s.step <= last) this.ready.push(s);
       return outcome;
     });
   }
 
+  private openSessionRequest(steps: Uint32Array): Promise<Outcome> {
+    const n = this.sessions < steps.length ? this.sessions++ : this.roundRobin++ % steps.length;
+    const step = steps[n]!;
+    const id = `${this.prefix}-${n.toString(36)}`;
+    return this.send(id, `user${n % this.o.users}`, step, step === 0 ? AcctStatusType.Start : AcctStatusType.InterimUpdate).then((outcome) => {
+      steps[n] = step + 1;
+      return outcome;
+    });
+  }
+
+  private send(sessionId: string, user: string, step: number, type: number): Promise<Outcome> {
+    const n = this.sessions;
+    const attributes = [
+      attr(Attr.AcctStatusType, u32(type)),
+      attr(Attr.AcctSessionId, Buffer.from(sessionId)),
+      attr(Attr.UserName, Buffer.from(user)),
+      attr(Attr.NasIpAddress, this.nasIp),
+      attr(Attr.NasIdentifier, Buffer.from("bench-nas")),
+      attr(Attr.NasPort, u32(n & 0xffff)),
+      attr(Attr.FramedIpAddress, u32(0x0a000000 + (n & 0xffffff))),
+      attr(Attr.EventTimestamp, u32(Math.floor(Date.now() / 1000))),
+    ];
+    if (step > 0) {
+      const octets = step * 150_000;
+      attributes.push(attr(Attr.AcctInputOctets, u32(octets)), attr(Attr.AcctOutputOctets, u32(octets * 3)), attr(Attr.AcctSessionTime, u32(step * 60)));
+      if (type === AcctStatusType.Stop) attributes.push(attr(Attr.AcctTerminateCause, u32(1)));
+    }
+    const secret = this.client.target.secret;
+    return this.client.send((id) => {
+      const datagram = buildAccountingRequest(id, attributes, secret, { messageAuthenticator: false });
+      return { datagram, authenticator: datagram.subarray(4, 20) };
+    }, PacketCode.AccountingResponse);
+  }
+
   private newSession(): AcctSession {
     const n = this.sessions++;
-    return { id: `${this.runId}-${n.toString(36)}`, user: `user${n % this.users}`, step: 0, started: Date.now() };
+    return { id: `${this.prefix}-${n.toString(36)}`, user: `user${n % this.o.users}`, step: 0 };
   }
 }
 

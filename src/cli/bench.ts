@@ -23,6 +23,9 @@ interface BenchOptions {
   sockets: string;
   interims: string;
   users: string;
+  openSessions?: string;
+  sessionPrefix?: string;
+  alreadyStarted?: boolean;
   method: string;
   user: string;
   password: string;
@@ -53,6 +56,9 @@ export function register(program: Command): void {
     .option("--sockets <n>", "RADIUS: UDP sockets to send from (256 requests in flight each)", "8")
     .option("--interims <n>", "acct: Interim-Updates per session, between Start and Stop", "3")
     .option("--users <n>", "acct: distinct users the sessions belong to", "1000")
+    .option("--open-sessions <n>", "acct: sessions that never stop: start N, then Interim-Updates round all of them")
+    .option("--session-prefix <p>", "acct: Acct-Session-Id prefix (the same prefix continues the same sessions)")
+    .option("--already-started", "acct with --open-sessions: the sessions were started by an earlier run; only interims")
     .option("--method <pap|chap>", "auth: PAP or CHAP", "pap")
     .option("--user <name>", "auth / tacacs-authen: the user", "bench")
     .option("--password <password>", "auth / tacacs-authen: the password", "benchpass")
@@ -107,11 +113,24 @@ export function register(program: Command): void {
           }
           workload =
             workloadName === "acct"
-              ? new RadiusAcctWorkload(client, Number(o.interims), parsePositiveInt("--users", o.users))
+              ? new RadiusAcctWorkload(client, {
+                  interims: Number(o.interims),
+                  users: parsePositiveInt("--users", o.users),
+                  openSessions: o.openSessions === undefined ? undefined : parsePositiveInt("--open-sessions", o.openSessions),
+                  sessionPrefix: o.sessionPrefix,
+                  alreadyStarted: o.alreadyStarted,
+                })
               : new RadiusAuthWorkload(client, o.method, o.user, o.password);
           close = () => client.close();
           if (workloadName === "auth") label += ` (${o.method.toUpperCase()})`;
-          if (workloadName === "acct") label += ` (sessions of Start, ${o.interims} Interim-Updates, Stop)`;
+          if (workloadName === "acct") {
+            label +=
+              o.openSessions === undefined
+                ? ` (sessions of Start, ${o.interims} Interim-Updates, Stop)`
+                : o.alreadyStarted
+                  ? ` (Interim-Updates round ${o.openSessions} open sessions)`
+                  : ` (${o.openSessions} sessions that stay open)`;
+          }
         }
         try {
           const report = await runLoop(
