@@ -203,7 +203,7 @@ interface CachedSession {
 }
 
 /** Open sessions kept in memory for the accounting path (the most recently active ones). */
-const OPEN_SESSION_CACHE = 200_000;
+const OPEN_SESSION_CACHE = 50_000;
 
 export class SqliteStore implements Store {
   readonly #db: Database.Database;
