@@ -110,6 +110,17 @@ export const MIGRATIONS: readonly Migration[] = [
     // per-client byte counts for it (data-channel offload).
     sql: "ALTER TABLE sessions ADD COLUMN note TEXT;",
   },
+  {
+    version: 3,
+    name: "sessions by user without updated_at",
+    // (user, updated_at) moved its entry on every update of a session, to a page as random as
+    // the user, one more page for each commit to write. (user) stays put when a session is
+    // updated; a user's sessions are few enough to sort.
+    sql: `
+      DROP INDEX sessions_user_updated_at;
+      CREATE INDEX sessions_user ON sessions (user);
+    `,
+  },
 ];
 
 /** Thrown when the database was written by a newer Tally or its history disagrees with ours. */

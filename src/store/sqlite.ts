@@ -278,10 +278,12 @@ export class SqliteStore implements Store {
         disconnect = @disconnect, disconnect_reason = @disconnect_reason, note = @note
       WHERE id = @id`);
     // What folding a record changes (not the session's identity, disconnect state or note),
-    // with positional parameters: the accounting path runs this once per record.
+    // with positional parameters: the accounting path runs this once per record. Not `user`:
+    // SQLite rewrites the index entries of every column an UPDATE assigns, changed or not, and
+    // a user is set once (the rare record that brings it takes the full update).
     this.#foldSession = db.prepare(`
       UPDATE sessions SET
-        user = ?, status = ?, started_at = ?, updated_at = ?, stopped_at = ?,
+        status = ?, started_at = ?, updated_at = ?, stopped_at = ?,
         input_octets = ?, output_octets = ?, input_packets = ?, output_packets = ?, session_time = ?,
         terminate_cause = ?, framed_address = ?, client_address = ?, nas_port = ?,
         interim_interval = ?, next_update_due = ?
@@ -450,9 +452,11 @@ export class SqliteStore implements Store {
       this.#setRecordSession.run({ id: recordId, session_pk: sessionPk, delta_input_octets: link.deltaIn, delta_output_octets: link.deltaOut, delta_session_time: link.deltaTime });
     } else {
       sessionPk = row.id;
-      if (next !== current) {
+      if (next !== current && next.user !== current!.user) {
+        this.#updateSession.run({ id: row.id, ...sessionParams(next) });
+      } else if (next !== current) {
         this.#foldSession.run(
-          next.user ?? null, next.status, next.startedAt, next.updatedAt, next.stoppedAt ?? null,
+          next.status, next.startedAt, next.updatedAt, next.stoppedAt ?? null,
           next.inputOctets, next.outputOctets, next.inputPackets, next.outputPackets, next.sessionTime,
           next.terminateCause ?? null, next.framedAddress ?? null, next.clientAddress ?? null, next.nasPort ?? null,
           next.interimInterval ?? null, next.nextUpdateDue ?? null, row.id,
