@@ -121,6 +121,59 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX sessions_user ON sessions (user);
     `,
   },
+  {
+    version: 4,
+    name: "records deduplicated per session",
+    // A table-wide UNIQUE (dedup_key) on hash keys put every new record's entry on a random
+    // page: half of the pages each commit wrote (BENCHMARKS.md). A record's duplicate always
+    // belongs to a session under the same session key, so uniqueness per session is enough;
+    // entries then sit next to their session's others. Records without a session (On/Off,
+    // commands) stay unique among themselves. SQLite cannot drop a column constraint, so the
+    // table is rebuilt (ids kept).
+    sql: `
+      CREATE TABLE records_new (
+        id                   INTEGER PRIMARY KEY AUTOINCREMENT,
+        dedup_key            TEXT    NOT NULL,
+        session_pk           INTEGER REFERENCES sessions (id),
+        protocol             TEXT    NOT NULL CHECK (protocol IN ('radius', 'tacacs', 'openvpn')),
+        kind                 TEXT    NOT NULL CHECK (kind IN ('start', 'interim', 'stop', 'on', 'off')),
+        received_at          INTEGER NOT NULL,
+        event_time           INTEGER NOT NULL,
+        client               TEXT    NOT NULL,
+        nas                  TEXT    NOT NULL,
+        user                 TEXT,
+        session_id           TEXT,
+        input_octets         INTEGER,
+        output_octets        INTEGER,
+        input_packets        INTEGER,
+        output_packets       INTEGER,
+        session_time         INTEGER,
+        terminate_cause      TEXT,
+        framed_address       TEXT,
+        client_address       TEXT,
+        nas_port             TEXT,
+        command              TEXT,
+        attributes           TEXT    NOT NULL CHECK (json_valid(attributes)),
+        delta_input_octets   INTEGER NOT NULL DEFAULT 0,
+        delta_output_octets  INTEGER NOT NULL DEFAULT 0,
+        delta_session_time   INTEGER NOT NULL DEFAULT 0
+      ) STRICT;
+      INSERT INTO records_new SELECT
+        id, dedup_key, session_pk, protocol, kind, received_at, event_time, client, nas, user,
+        session_id, input_octets, output_octets, input_packets, output_packets, session_time,
+        terminate_cause, framed_address, client_address, nas_port, command, attributes,
+        delta_input_octets, delta_output_octets, delta_session_time
+      FROM records;
+      DROP TABLE records;
+      ALTER TABLE records_new RENAME TO records;
+
+      CREATE UNIQUE INDEX records_dedup_session ON records (session_pk, dedup_key) WHERE session_pk IS NOT NULL;
+      CREATE UNIQUE INDEX records_dedup_unattached ON records (dedup_key) WHERE session_pk IS NULL;
+      CREATE INDEX records_session_pk_event_time ON records (session_pk, event_time);
+      CREATE INDEX records_commands ON records (event_time) WHERE command IS NOT NULL;
+      CREATE INDEX records_commands_user ON records (user, event_time) WHERE command IS NOT NULL;
+    `,
+  },
 ];
 
 /** Thrown when the database was written by a newer Tally or its history disagrees with ours. */

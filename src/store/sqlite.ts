@@ -211,8 +211,9 @@ export class SqliteStore implements Store {
   readonly #queryCache = new Map<string, Database.Statement>();
 
   readonly #insertRecord: Database.Statement;
-  readonly #findRecordByDedup: Database.Statement;
-  readonly #setRecordSession: Database.Statement;
+  readonly #findDuplicateInSession: Database.Statement;
+  readonly #findDuplicateUnattached: Database.Statement;
+  readonly #findDuplicateUnderKey: Database.Statement;
   readonly #findSessionByKey: Database.Statement;
   readonly #insertSession: Database.Statement;
   readonly #updateSession: Database.Statement;
@@ -244,14 +245,15 @@ export class SqliteStore implements Store {
         terminate_cause, framed_address, client_address, nas_port, command, attributes,
         session_pk, delta_input_octets, delta_output_octets, delta_session_time
       ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-      ON CONFLICT (dedup_key) DO NOTHING
+      ON CONFLICT DO NOTHING
       RETURNING id`);
-    this.#findRecordByDedup = db.prepare("SELECT id, session_pk FROM records WHERE dedup_key = ?");
-    this.#setRecordSession = db.prepare(`
-      UPDATE records
-         SET session_pk = @session_pk, delta_input_octets = @delta_input_octets,
-             delta_output_octets = @delta_output_octets, delta_session_time = @delta_session_time
-       WHERE id = @id`);
+    // A record's duplicate is in a session under the same key (records_dedup_session), or
+    // among the records without a session (records_dedup_unattached).
+    this.#findDuplicateInSession = db.prepare("SELECT id FROM records WHERE session_pk = ? AND dedup_key = ?").pluck();
+    this.#findDuplicateUnattached = db.prepare("SELECT id FROM records WHERE session_pk IS NULL AND dedup_key = ?").pluck();
+    this.#findDuplicateUnderKey = db.prepare(`
+      SELECT r.id, r.session_pk FROM sessions s JOIN records r ON r.session_pk = s.id
+       WHERE s.session_key = ? AND r.dedup_key = ?`);
     this.#findSessionByKey = db.prepare("SELECT * FROM sessions WHERE session_key = ? ORDER BY id DESC LIMIT 1");
     this.#insertSession = db.prepare(`
       INSERT INTO sessions (
@@ -383,10 +385,9 @@ export class SqliteStore implements Store {
     return inserted === undefined ? null : inserted.id;
   }
 
-  #duplicate(r: AccountingRecord): AppendResult {
-    const existing = this.#findRecordByDedup.get(r.dedupKey) as { id: number; session_pk: number | null } | undefined;
-    if (existing === undefined) throw new Error(`sqlite: record ${r.dedupKey} neither inserted nor found`);
-    return { recordId: existing.id, sessionPk: existing.session_pk, duplicate: true };
+  #duplicate(recordId: number | undefined, sessionPk: number | null, r: AccountingRecord): AppendResult {
+    if (recordId === undefined) throw new Error(`sqlite: record ${r.dedupKey} neither inserted nor found`);
+    return { recordId, sessionPk, duplicate: true };
   }
 
   /** The latest session under `key`: from the cache of open sessions, else the database. */
@@ -409,7 +410,7 @@ export class SqliteStore implements Store {
     const unlinked = { sessionPk: null, deltaIn: 0, deltaOut: 0, deltaTime: 0 };
     if (r.kind === "on" || r.kind === "off") {
       const recordId = this.#insertRecordRow(r, unlinked);
-      if (recordId === null) return this.#duplicate(r);
+      if (recordId === null) return this.#duplicate(this.#findDuplicateUnattached.get(r.dedupKey) as number | undefined, null, r);
       const open = this.#openSessionsOfNas.all(r.nas, r.protocol) as SessionRow[];
       const closed: number[] = [];
       for (const row of open) {
@@ -427,7 +428,8 @@ export class SqliteStore implements Store {
     // session id cannot be folded. Both are kept, unattached.
     if (r.command !== null || r.sessionId === null || r.sessionId === undefined) {
       const recordId = this.#insertRecordRow(r, unlinked);
-      return recordId === null ? this.#duplicate(r) : { recordId, sessionPk: null, duplicate: false };
+      if (recordId === null) return this.#duplicate(this.#findDuplicateUnattached.get(r.dedupKey) as number | undefined, null, r);
+      return { recordId, sessionPk: null, duplicate: false };
     }
 
     const key = sessionKey(r);
@@ -435,23 +437,30 @@ export class SqliteStore implements Store {
     // A reused Acct-Session-Id after the session ended starts a new session under the same key.
     const row = latest !== undefined && startsNewSession(latest.state, r) ? undefined : latest;
     const current = row === undefined ? null : row.state;
+    // A record older than the latest session under its key may be a late copy of a record of
+    // an earlier session (a NAS that reused the session id): look there too.
+    if (latest !== undefined && r.eventTime < latest.state.startedAt) {
+      const earlier = this.#findDuplicateUnderKey.get(key, r.dedupKey) as { id: number; session_pk: number } | undefined;
+      if (earlier !== undefined) return this.#duplicate(earlier.id, earlier.session_pk, r);
+    }
     // Folding is pure: computed first, applied only once the record proves not a duplicate.
     const next = foldRecord(current, r, defaultInterimInterval);
+    // A new session is stored first, so its first record goes in already linked to it. (Its
+    // duplicate cannot exist yet: a copy would have found this session open under the key.)
+    const sessionPk = row?.id ?? (this.#insertSession.get({ session_key: key, ...sessionParams(next) }) as { id: number }).id;
     const link = {
-      sessionPk: row?.id ?? null,
+      sessionPk,
       deltaIn: next.inputOctets - (current?.inputOctets ?? 0),
       deltaOut: next.outputOctets - (current?.outputOctets ?? 0),
       deltaTime: next.sessionTime - (current?.sessionTime ?? 0),
     };
     const recordId = this.#insertRecordRow(r, link);
-    if (recordId === null) return this.#duplicate(r);
+    if (recordId === null) {
+      if (row === undefined) throw new Error(`sqlite: the first record of a new session (${r.dedupKey}) was taken for a duplicate`);
+      return this.#duplicate(this.#findDuplicateInSession.get(sessionPk, r.dedupKey) as number | undefined, sessionPk, r);
+    }
 
-    let sessionPk: number;
-    if (row === undefined) {
-      sessionPk = (this.#insertSession.get({ session_key: key, ...sessionParams(next) }) as { id: number }).id;
-      this.#setRecordSession.run({ id: recordId, session_pk: sessionPk, delta_input_octets: link.deltaIn, delta_output_octets: link.deltaOut, delta_session_time: link.deltaTime });
-    } else {
-      sessionPk = row.id;
+    if (row !== undefined) {
       if (next !== current && next.user !== current!.user) {
         this.#updateSession.run({ id: row.id, ...sessionParams(next) });
       } else if (next !== current) {

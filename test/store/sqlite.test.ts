@@ -410,6 +410,45 @@ describe("folding records into sessions", () => {
       assert.equal(ok?.duplicate, false);
     }));
 
+  test("a late copy of a record of an earlier session under the same key (the NAS reused the id) is a duplicate and leaves the new session alone", () =>
+    withStore(async (store) => {
+      const interimA = rec({ kind: "interim", eventTime: T0 + MIN, inputOctets: 7000, sessionTime: 60, dedupKey: "a-int" });
+      const [a] = await store.appendRecords([rec({ kind: "start", dedupKey: "a-start" }), interimA, rec({ kind: "stop", eventTime: T0 + 2 * MIN, inputOctets: 8000, sessionTime: 120, dedupKey: "a-stop" })], 300);
+      // After a reboot the NAS uses the same Acct-Session-Id again.
+      const [b] = await store.appendRecords([rec({ kind: "start", eventTime: T0 + 10 * MIN, dedupKey: "b-start" })], 300);
+      assert.notEqual(b!.sessionPk, a!.sessionPk);
+      const [late] = await store.appendRecords([interimA], 300);
+      assert.equal(late!.duplicate, true);
+      assert.equal(late!.sessionPk, a!.sessionPk, "found in the earlier session");
+      const sb = await store.getSession(b!.sessionPk!);
+      assert.equal(sb!.inputOctets, 0, "the new session did not take the old counters");
+      assert.equal(countRecords(store), 4);
+    }));
+
+  test("records stored before migration 4 keep their ids and are still recognised as duplicates", async () => {
+    const file = tmp.file("pre4.db");
+    const raw = new Database(file);
+    migrate(raw, MIGRATIONS.filter((m) => m.version < 4));
+    raw.prepare("INSERT INTO sessions (session_key, protocol, client, nas, user, session_id, status, started_at, updated_at) VALUES (?, 'radius', 'lab', 'nas-a', 'alice', 'sess-1', 'open', ?, ?)").run(
+      JSON.stringify(["radius", "nas-a", "sess-1"]),
+      T0,
+      T0,
+    );
+    raw.prepare("INSERT INTO records (id, dedup_key, session_pk, protocol, kind, received_at, event_time, client, nas, user, session_id, attributes) VALUES (41, 'old-start', 1, 'radius', 'start', ?, ?, 'lab', 'nas-a', 'alice', 'sess-1', '[]')").run(T0, T0);
+    raw.close();
+    const store = SqliteStore.open(file);
+    try {
+      const records = await store.listRecords(1);
+      assert.deepEqual(records.map((r) => [r.id, r.dedupKey]), [[41, "old-start"]]);
+      const [again] = await store.appendRecords([rec({ kind: "start", dedupKey: "old-start" })], 300);
+      assert.deepEqual(again, { recordId: 41, sessionPk: 1, duplicate: true });
+      const [next] = await store.appendRecords([rec({ kind: "interim", eventTime: T0 + MIN, inputOctets: 5, sessionTime: 60 })], 300);
+      assert.ok(next!.recordId > 41, "new ids continue after the old ones");
+    } finally {
+      await store.close();
+    }
+  });
+
   test("a rolled-back batch leaves no trace in the session state the store folds from", () =>
     withStore(async (store) => {
       const [start] = await store.appendRecords([rec({ kind: "start" })], null);
