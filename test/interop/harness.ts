@@ -134,7 +134,13 @@ export async function startTally(config: object = BASE_CONFIG, dir = makeTempDir
     child.once("exit", (code) => reject(new Error(`tally serve exited with ${code} before it was ready:\n${stderrText}`)));
     setTimeout(() => reject(new Error(`tally serve not ready after 20 s:\n${stderrText}`)), 20_000).unref();
   });
-  await ready;
+  try {
+    await ready;
+  } catch (e) {
+    // Never leave a server behind that the caller cannot stop.
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    throw e;
+  }
   let stopping = false;
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   // A server that dies under a test is the finding; show why instead of a later ECONNREFUSED.
