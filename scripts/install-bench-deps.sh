@@ -7,26 +7,15 @@
 # was installed before is left as the administrator set it up.
 set -euo pipefail
 
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-# Not `dpkg -s`: it succeeds for a removed package whose config files remain.
-installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]; }
-
-pkgs=(freeradius freeradius-utils sqlite3)
-missing=()
-for p in "${pkgs[@]}"; do installed "$p" || missing+=("$p"); done
-if ((${#missing[@]} == 0)); then
-  echo "bench deps: ${pkgs[*]} already installed"
-  exit 0
-fi
+cd "$(dirname "$0")/.."
+. scripts/lib/apt.sh
 
 new_freeradius=no
 installed freeradius || new_freeradius=yes
 # radiusd processes that exist before the install are not ours to touch.
 before=" $(pgrep -x freeradius | tr '\n' ' ' || true) "
 
-as_root apt-get update -qq
-as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-echo "bench deps: installed ${missing[*]}"
+apt_install freeradius freeradius-utils sqlite3
 
 if [ "$new_freeradius" = yes ]; then
   started=()
