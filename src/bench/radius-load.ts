@@ -3,11 +3,11 @@
 // the identical datagram on timeout as a NAS does. Workloads: accounting sessions (Start,
 // N Interim-Updates, Stop; many sessions in parallel) and PAP / CHAP authentication.
 
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { createSocket, type Socket } from "node:dgram";
 import { isIPv6 } from "node:net";
 import { AcctStatusType, Attr, PacketCode } from "../radius/constants.ts";
-import { chapResponse } from "../radius/crypto.ts";
+import { chapResponse, verifyResponse } from "../radius/crypto.ts";
 import { buildAccessRequest, buildAccountingRequest } from "../radius/message.ts";
 import type { RawAttribute } from "../radius/packet.ts";
 import type { Outcome } from "./stats.ts";
@@ -64,11 +64,7 @@ class Lane {
     const id = msg[1]!;
     const p = this.pending[id];
     if (p === undefined) return;
-    // Response Authenticator = MD5(Code+ID+Length+RequestAuth+Attributes+Secret), RFC 2865 §3.
-    const length = msg.readUInt16BE(2);
-    const digest = createHash("md5").update(msg.subarray(0, 4)).update(p.authenticator).update(msg.subarray(20, length)).update(this.target.secret).digest();
-    const ok = length <= msg.length && digest.equals(msg.subarray(4, 20)) && msg[0] === p.expect;
-    this.settle(id, ok ? "ok" : "error");
+    this.settle(id, msg[0] === p.expect && verifyResponse(msg, p.authenticator, this.target.secret) ? "ok" : "error");
   }
   sweep(now: number): void {
     for (let id = 0; id < 256; id++) {

@@ -1,6 +1,7 @@
 // What CLI commands share: loading the config and store, printing tables and sizes, and
 // turning errors into one clear line and an exit code.
 
+import type { Logger } from "pino";
 import { ConfigError, configPath, loadConfig, type Config } from "../config/load.ts";
 import { PluginLoadError } from "../plugins/host.ts";
 import { openStore } from "../store/index.ts";
@@ -85,4 +86,18 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | 
       }
     }
   };
+}
+
+/** For the long-running commands: resolves on the first SIGINT or SIGTERM, logging which. */
+export function untilStopSignal(logger: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = (signal: string) => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      logger.info({ signal }, "stopping");
+      resolve();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
 }

@@ -7,7 +7,7 @@ import { createLogger } from "../log.ts";
 import { OpenVpnConnector } from "../openvpn/connector.ts";
 import { DynamicAuthorizationServer, RadiusBackend } from "../openvpn/radius-backend.ts";
 import { loadDictionary } from "../server/app.ts";
-import { action, readConfig, UsageError, type GlobalOptions } from "./common.ts";
+import { action, untilStopSignal, readConfig, UsageError, type GlobalOptions } from "./common.ts";
 
 export function register(program: Command): void {
   program
@@ -31,21 +31,14 @@ export function register(program: Command): void {
         for (const entry of entries) {
           const radius = entry.radius!;
           const connector = new OpenVpnConnector(entry, new RadiusBackend(radius, dictionary), logger);
-          const das = new DynamicAuthorizationServer(radius, connector, logger);
+          const das = new DynamicAuthorizationServer(radius, dictionary, connector, logger);
           const listening = await das.start();
           if (listening) logger.info({ openvpn: entry.name, address: `${listening.host}:${listening.port}` }, "dynamic authorization listening");
           connector.start();
           running.push({ connector, das });
         }
         logger.info({ config: config.file, openvpn: entries.map((e) => e.name) }, "tally openvpn is running");
-        await new Promise<void>((resolve) => {
-          const stop = (signal: string) => {
-            logger.info({ signal }, "stopping");
-            resolve();
-          };
-          process.once("SIGINT", stop);
-          process.once("SIGTERM", stop);
-        });
+        await untilStopSignal(logger);
         for (const r of running) {
           r.connector.stop();
           r.das.stop();

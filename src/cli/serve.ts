@@ -5,7 +5,7 @@ import type { Command } from "commander";
 import { configPath, loadConfig, writeExampleConfigIfMissing } from "../config/load.ts";
 import { createLogger } from "../log.ts";
 import { startTally } from "../server/app.ts";
-import { action, type GlobalOptions } from "./common.ts";
+import { action, untilStopSignal, type GlobalOptions } from "./common.ts";
 
 export function register(program: Command): void {
   program
@@ -26,14 +26,7 @@ export function register(program: Command): void {
           tally.reload().catch((err: unknown) => logger.error({ error: (err as Error).message }, "reload failed; keeping the running configuration"));
         };
         process.on("SIGHUP", onHangup);
-        await new Promise<void>((resolve) => {
-          const stop = (signal: string) => {
-            logger.info({ signal }, "stopping");
-            resolve();
-          };
-          process.once("SIGINT", stop);
-          process.once("SIGTERM", stop);
-        });
+        await untilStopSignal(logger);
         process.off("SIGHUP", onHangup);
         await tally.stop();
         logger.info({ radius: tally.radius.counters, tacacs: tally.tacacs?.counters, accounting: tally.accounting.stats }, "stopped");

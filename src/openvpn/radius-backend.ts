@@ -131,6 +131,7 @@ export class DynamicAuthorizationServer {
 
   constructor(
     private readonly config: OpenVpnRadiusConfig,
+    private readonly dictionary: Dictionary,
     private readonly target: DynamicAuthorizationTarget,
     private readonly logger: Logger,
   ) {
@@ -194,7 +195,7 @@ export class DynamicAuthorizationServer {
   private answer(request: RadiusPacket, to: { address: string; port: number }, ok: boolean, cause: number | null, detail: string): void {
     const disconnect = request.code === PacketCode.DisconnectRequest;
     const code = disconnect ? (ok ? PacketCode.DisconnectACK : PacketCode.DisconnectNAK) : ok ? PacketCode.CoAACK : PacketCode.CoANAK;
-    const attributes: RawAttribute[] = cause === null ? [] : [{ type: Attr.ErrorCause, value: uint32(cause) }];
+    const attributes = cause === null ? [] : encodeAttribute(this.dictionary, "Error-Cause", cause);
     this.socket?.send(buildResponse(request, code, attributes, this.secret), to.port, to.address);
     this.logger.info({ request: packetCodeName(request.code), answer: packetCodeName(code), detail }, "dynamic authorization");
   }
@@ -203,10 +204,4 @@ export class DynamicAuthorizationServer {
     this.socket?.close();
     this.socket = null;
   }
-}
-
-function uint32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n);
-  return b;
 }
