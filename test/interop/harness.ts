@@ -92,15 +92,24 @@ export async function runCli(configPath: string, args: string[], input?: string)
   });
 }
 
+export interface StartOptions {
+  /** Run inside this network namespace (`ip netns exec` keeps the PID, so stopping by PID still works). */
+  netns?: string;
+  /** The long-running command and the log message that says it is ready; default `serve`. */
+  command?: { args: string[]; ready: string };
+}
+
 /**
- * Starts `tally serve` on `config` (object written as YAML-compatible JSON) in a fresh directory.
- * With `netns`, the server runs inside that network namespace (`ip netns exec` keeps the PID, so
- * stopping by PID still works); `cli()` still runs in ours, as it only reads the store file.
+ * Starts `tally serve` (or another long-running command) on `config` (object written as
+ * YAML-compatible JSON) in a fresh directory. `cli()` runs in our namespace even with `netns`,
+ * as it only reads the store file.
  */
-export async function startTally(config: object = BASE_CONFIG, dir = makeTempDir(), opts: { netns?: string } = {}): Promise<TallyProcess> {
+export async function startTally(config: object = BASE_CONFIG, dir = makeTempDir(), opts: StartOptions = {}): Promise<TallyProcess> {
   const configPath = join(dir, "tally.yaml");
   writeFileSync(configPath, JSON.stringify(config, null, 2));
-  const serve = [process.execPath, "--import", "tsx", cliEntry, "--config", configPath, "serve"];
+  const { args: commandArgs, ready: readyMessage } = opts.command ?? { args: ["serve"], ready: "Tally is running" };
+  const what = `tally ${commandArgs.join(" ")}`;
+  const serve = [process.execPath, "--import", "tsx", cliEntry, "--config", configPath, ...commandArgs];
   const [command, ...args] = opts.netns === undefined ? serve : ["ip", "netns", "exec", opts.netns, ...serve];
   const child = spawn(command!, args, {
     cwd: repoRoot,
@@ -128,11 +137,11 @@ export async function startTally(config: object = BASE_CONFIG, dir = makeTempDir
         if (typeof entry.address === "string" && (entry.port === "auth" || entry.port === "acct" || entry.port === "tacacs")) {
           ports[entry.port] = Number(entry.address.split(":").pop());
         }
-        if (entry.msg === "Tally is running") resolveReady();
+        if (entry.msg === readyMessage) resolveReady();
       }
     });
-    child.once("exit", (code) => reject(new Error(`tally serve exited with ${code} before it was ready:\n${stderrText}`)));
-    setTimeout(() => reject(new Error(`tally serve not ready after 20 s:\n${stderrText}`)), 20_000).unref();
+    child.once("exit", (code) => reject(new Error(`${what} exited with ${code} before it was ready:\n${stderrText}`)));
+    setTimeout(() => reject(new Error(`${what} not ready after 20 s:\n${stderrText}`)), 20_000).unref();
   });
   try {
     await ready;
@@ -145,7 +154,7 @@ export async function startTally(config: object = BASE_CONFIG, dir = makeTempDir
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   // A server that dies under a test is the finding; show why instead of a later ECONNREFUSED.
   child.once("exit", (code, signal) => {
-    if (!stopping) process.stderr.write(`tally serve exited unexpectedly (${signal ?? code}); its last output:\n${stderrText.slice(-4000)}\n`);
+    if (!stopping) process.stderr.write(`${what} exited unexpectedly (${signal ?? code}); its last output:\n${stderrText.slice(-4000)}\n`);
   });
   const stop = async () => {
     stopping = true;
@@ -221,6 +230,22 @@ export async function radclient(
 export async function python(script: string, args: string[]): Promise<string> {
   const { stdout } = await execFileAsync("/usr/bin/python3", [script, ...args], { maxBuffer: 16 * 1024 * 1024 });
   return stdout;
+}
+
+/** Every wait in the interop tests is bounded, so a failure is reported instead of hanging. */
+export function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
+  return Promise.race([p, sleep(ms).then((): T => { throw new Error(`${what}: not within ${ms} ms`); })]);
+}
+
+/** Polls `probe` every 250 ms until it gives a value; fails naming `what` after `ms`. */
+export async function until<T>(ms: number, what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+    await sleep(250);
+  }
 }
 
 export function sleep(ms: number): Promise<void> {

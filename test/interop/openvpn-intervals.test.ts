@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { rigUnavailable, startRig, type OpenVpnRig, type RigClient } from "../openvpn/netns-rig.ts";
-import { sleep, startTally, type TallyProcess } from "./harness.ts";
+import { sleep, startTally, until, within, type TallyProcess } from "./harness.ts";
 
 const unavailable = await rigUnavailable();
 const schedulePlugin = join(import.meta.dirname, "..", "plugins", "fixtures", "interval-schedule.ts");
@@ -19,10 +19,6 @@ interface RecordJson {
   inputOctets: number | null;
   outputOctets: number | null;
   sessionTime: number | null;
-}
-
-function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
-  return Promise.race([p, sleep(ms).then((): T => { throw new Error(`${what}: not within ${ms} ms`); })]);
 }
 
 describe("OpenVPN per-client intervals chosen by a plugin (real OpenVPN 2.6)", { skip: unavailable ?? false }, () => {
@@ -116,11 +112,10 @@ describe("OpenVPN per-client intervals chosen by a plugin (real OpenVPN 2.6)", {
     await carol.stop();
     await dave.stop();
     for (const user of ["carol", "dave"]) {
-      let s = await sessionOf(user);
-      for (let i = 0; i < 60 && s.status !== "closed"; i++) {
-        await sleep(250);
-        s = await sessionOf(user);
-      }
+      const s = await until(15_000, `${user}'s session closes`, async () => {
+        const closed = await sessionOf(user);
+        return closed.status === "closed" ? closed : undefined;
+      });
       assert.equal(s.status, "closed", `${user}'s session closes`);
       assert.equal(s.terminateCause, "User-Request");
       assert.ok((s.outputOctets as number) > 0 && (s.inputOctets as number) > 0, `${user}'s stop carries bytes`);

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { rigUnavailable, startRig, type OpenVpnRig } from "../openvpn/netns-rig.ts";
-import { makeTempDir, SECRET, sleep, startTally, type TallyProcess } from "./harness.ts";
+import { makeTempDir, SECRET, sleep, startTally, until, type TallyProcess } from "./harness.ts";
 
 const PLUGIN = "/usr/lib/openvpn/radiusplugin.so";
 const unavailable =
@@ -38,17 +38,6 @@ interface RecordJson {
   clientAddress: string | null;
   nasPort: string | null;
   attributes: { name: string; value: string | number }[];
-}
-
-/** Polls `probe` until it returns a value (not undefined), at most `ms`; then fails with `what`. */
-async function until<T>(ms: number, what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await sleep(250);
-  }
 }
 
 /** The Access-Request attributes radiusplugin sends, as Tally's plugins see them. */

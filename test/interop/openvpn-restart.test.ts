@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parseStatus3 } from "../../src/openvpn/management-codec.ts";
 import { rigUnavailable, startRig, type OpenVpnRig, type RigClient } from "../openvpn/netns-rig.ts";
-import { makeTempDir, sleep, startTally, type TallyProcess } from "./harness.ts";
+import { makeTempDir, sleep, startTally, until, type TallyProcess } from "./harness.ts";
 
 const unavailable = await rigUnavailable();
 
@@ -136,8 +136,7 @@ describe("OpenVPN and Tally restarts leave no wrong open session (real OpenVPN 2
     await tally.kill9();
     await clients.pop()!.stop();
     // OpenVPN drops a client that said goodbye (explicit-exit-notify) about 5 s later.
-    for (let i = 0; i < 60 && listedByOpenVpn().size > 0; i++) await sleep(250);
-    assert.equal(listedByOpenVpn().size, 0, "OpenVPN no longer lists the client");
+    await until(15_000, "OpenVPN no longer lists the client", async () => (listedByOpenVpn().size === 0 ? true : undefined));
     tally = await startTally(config(), dir);
     await tally.waitForLog((l) => l.msg === "OpenVPN reconciled with status 3", 20_000);
     all = await agreeWithOpenVpn("after the client left while Tally was down");

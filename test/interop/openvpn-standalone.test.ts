@@ -6,20 +6,15 @@
 // Needs root, tun and ip netns; skipped with the reason otherwise.
 
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { createSocket } from "node:dgram";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { rigUnavailable, startRig, type OpenVpnRig, type RigClient } from "../openvpn/netns-rig.ts";
-import { makeTempDir, repoRoot, SECRET, sleep, startTally, type TallyProcess } from "./harness.ts";
+import { makeTempDir, SECRET, sleep, startTally, until, within, type TallyProcess } from "./harness.ts";
 
 const unavailable = await rigUnavailable();
 const schedulePlugin = join(import.meta.dirname, "..", "plugins", "fixtures", "interval-schedule.ts");
-
-function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
-  return Promise.race([p, sleep(ms).then((): T => { throw new Error(`${what}: not within ${ms} ms`); })]);
-}
 
 /** A free UDP port on loopback for the connector's dynamic-authorization listener. */
 async function freeUdpPort(): Promise<number> {
@@ -40,11 +35,8 @@ interface RecordJson {
 describe("tally openvpn as a RADIUS NAS for a real OpenVPN 2.6, against tally serve", { skip: unavailable ?? false }, () => {
   let rig: OpenVpnRig;
   let tally: TallyProcess;
-  let connector: ChildProcess;
-  const connectorLogs: Record<string, unknown>[] = [];
-  let connectorStderr = "";
+  let connector: TallyProcess;
   const clients: RigClient[] = [];
-  const dir = makeTempDir();
 
   before(async () => {
     rig = await startRig();
@@ -57,10 +49,9 @@ describe("tally openvpn as a RADIUS NAS for a real OpenVPN 2.6, against tally se
       // 2 s from the Start's decision, 3 s from the first interim's: each change goes out as a CoA.
       plugins: [{ module: schedulePlugin, options: { schedule: { alice: [2, 3] } } }],
     });
-    const config = join(dir, "openvpn.yaml");
-    writeFileSync(
-      config,
-      JSON.stringify({
+    // The connector's own config, in its own directory, as on the OpenVPN machine.
+    connector = await startTally(
+      {
         radius: { auth: null, acct: null },
         openvpn: [
           {
@@ -70,46 +61,19 @@ describe("tally openvpn as a RADIUS NAS for a real OpenVPN 2.6, against tally se
             radius: { server: "127.0.0.1", authPort: tally.authPort, acctPort: tally.acctPort, secret: SECRET, timeout: 1, retries: 2, dynamicAuthorization: { listen: `127.0.0.1:${dasPort}` } },
           },
         ],
-      }),
+      },
+      makeTempDir(),
+      { command: { args: ["openvpn"], ready: "tally openvpn is running" } },
     );
-    connector = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "src/cli/main.ts"), "--config", config, "openvpn"], { cwd: repoRoot, stdio: ["ignore", "ignore", "pipe"] });
-    let buffered = "";
-    connector.stderr!.on("data", (chunk: Buffer) => {
-      connectorStderr += chunk.toString();
-      buffered += chunk.toString();
-      let nl: number;
-      while ((nl = buffered.indexOf("\n")) >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        try {
-          connectorLogs.push(JSON.parse(line) as Record<string, unknown>);
-        } catch {
-          /* not a log line */
-        }
-      }
-    });
-    await waitForConnectorLog((l) => l.msg === "OpenVPN reconciled with status 3", 20_000);
+    await connector.waitForLog((l) => l.msg === "OpenVPN reconciled with status 3", 20_000);
   });
   after(async () => {
     for (const c of clients) await c.stop();
-    if (connector && connector.exitCode === null && connector.signalCode === null) {
-      const gone = new Promise((r) => connector.once("exit", r));
-      connector.kill("SIGTERM");
-      await gone;
-    }
+    await connector?.cleanup();
     await tally?.cleanup();
     await rig?.stop();
   });
 
-  async function waitForConnectorLog(match: (l: Record<string, unknown>) => boolean, ms = 10_000): Promise<Record<string, unknown>> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const found = connectorLogs.find(match);
-      if (found) return found;
-      if (Date.now() > deadline) throw new Error(`tally openvpn: no matching log line within ${ms} ms; stderr ends:\n${connectorStderr.slice(-2000)}`);
-      await sleep(50);
-    }
-  }
   async function session(): Promise<Record<string, unknown>> {
     const [s] = JSON.parse(await tally.cli(["sessions", "--json", "--user", "alice"])) as Record<string, unknown>[];
     assert.ok(s, "alice has a session in tally serve's store");
@@ -121,7 +85,7 @@ describe("tally openvpn as a RADIUS NAS for a real OpenVPN 2.6, against tally se
     clients.push(c);
     await within(20_000, "the denied client exits", c.exited());
     assert.match(readFileSync(c.log, "utf8"), /AUTH_FAILED/);
-    const denied = await waitForConnectorLog((l) => l.msg === "OpenVPN authentication" && l.result === "deny");
+    const denied = await connector.waitForLog((l) => l.msg === "OpenVPN authentication" && l.result === "deny");
     // Tally's Access-Reject carries Reply-Message "Authentication failed"; the connector passes it on.
     assert.equal(denied.reason, "Authentication failed");
   });
@@ -137,7 +101,7 @@ describe("tally openvpn as a RADIUS NAS for a real OpenVPN 2.6, against tally se
     assert.equal(s.status, "open");
     assert.equal(s.protocol, "radius", "the records came in as RADIUS accounting");
     assert.equal(s.nas, "vpn1", "NAS-Identifier is the connector's name");
-    await waitForConnectorLog((l) => l.msg === "OpenVPN interim interval changed" && l.interimInterval === 3);
+    await connector.waitForLog((l) => l.msg === "OpenVPN interim interval changed" && l.interimInterval === 3);
     const records = JSON.parse(await tally.cli(["records", "--session", String(s.id), "--json"])) as RecordJson[];
     const interims = records.filter((r) => r.kind === "interim");
     const times = interims.map((r) => Date.parse(r.eventTime));
@@ -151,11 +115,10 @@ describe("tally openvpn as a RADIUS NAS for a real OpenVPN 2.6, against tally se
     const out = JSON.parse(await tally.cli(["disconnect", String(s.id), "--json"])) as { state: string; detail: string }[];
     assert.equal(out[0]!.state, "acknowledged", `Disconnect-ACK from the connector: ${JSON.stringify(out)}`);
     await within(20_000, "the client is killed", c.exited());
-    let closed = await session();
-    for (let i = 0; i < 60 && closed.status !== "closed"; i++) {
-      await sleep(250);
-      closed = await session();
-    }
+    const closed = await until(15_000, "the session closes", async () => {
+      const s = await session();
+      return s.status === "closed" ? s : undefined;
+    });
     assert.equal(closed.status, "closed");
     assert.equal(closed.terminateCause, "Admin-Reset");
     assert.ok((closed.inputOctets as number) > 30_000, `the Stop carries the tunnel's bytes: ${String(closed.inputOctets)}`);

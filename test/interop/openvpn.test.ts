@@ -8,14 +8,9 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { rigUnavailable, startRig, type OpenVpnRig } from "../openvpn/netns-rig.ts";
-import { sleep, startTally, type TallyProcess } from "./harness.ts";
+import { sleep, startTally, until, within, type TallyProcess } from "./harness.ts";
 
 const unavailable = await rigUnavailable();
-
-/** Every wait in these tests is bounded, so a failure is reported instead of hanging. */
-function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
-  return Promise.race([p, sleep(ms).then((): T => { throw new Error(`${what}: not within ${ms} ms`); })]);
-}
 
 interface RecordJson {
   kind: string;
@@ -83,11 +78,10 @@ describe("OpenVPN connector with a real OpenVPN 2.6", { skip: unavailable ?? fal
     } finally {
       await c.stop();
     }
-    let closed = await session("alice");
-    for (let i = 0; i < 60 && closed!.status !== "closed"; i++) {
-      await sleep(250);
-      closed = await session("alice");
-    }
+    const closed = await until(15_000, "alice's session closes", async () => {
+      const s = await session("alice");
+      return s?.status === "closed" ? s : undefined;
+    });
     assert.equal(closed!.status, "closed");
     assert.equal(closed!.terminateCause, "User-Request");
     assert.ok((closed!.inputOctets as number) > 8000, "the stop carries the tunnel's bytes");
@@ -98,11 +92,10 @@ describe("OpenVPN connector with a real OpenVPN 2.6", { skip: unavailable ?? fal
     const c = await rig.startClient({ user: "alice", password: "alicepass", name: "alice-cli" });
     try {
       await c.connected();
-      let s = await session("alice");
-      for (let i = 0; i < 40 && s!.status !== "open"; i++) {
-        await sleep(250);
-        s = await session("alice");
-      }
+      const s = await until(10_000, "alice's session opens", async () => {
+        const open = await session("alice");
+        return open?.status === "open" ? open : undefined;
+      });
       assert.equal(s!.status, "open");
       const out = JSON.parse(await tally.cli(["disconnect", String(s!.id), "--reason", "operator says so", "--json"])) as { state: string; detail: string }[];
       assert.equal(out[0]!.state, "acknowledged", `the CLI reports the connector's outcome: ${JSON.stringify(out)}`);
@@ -111,11 +104,10 @@ describe("OpenVPN connector with a real OpenVPN 2.6", { skip: unavailable ?? fal
     } finally {
       await c.stop();
     }
-    let s = await session("alice");
-    for (let i = 0; i < 60 && s!.status !== "closed"; i++) {
-      await sleep(250);
-      s = await session("alice");
-    }
+    const s = await until(15_000, "alice's session closes", async () => {
+      const closed = await session("alice");
+      return closed?.status === "closed" ? closed : undefined;
+    });
     assert.equal(s!.status, "closed");
     assert.equal(s!.terminateCause, "Admin-Reset");
     assert.match(String(s!.disconnectReason), /operator says so; client-kill HALT/);
@@ -131,11 +123,10 @@ describe("OpenVPN connector with a real OpenVPN 2.6", { skip: unavailable ?? fal
     } finally {
       await c.stop();
     }
-    let s = await session("bob");
-    for (let i = 0; i < 60 && s!.status !== "closed"; i++) {
-      await sleep(250);
-      s = await session("bob");
-    }
+    const s = await until(15_000, "bob's session closes", async () => {
+      const closed = await session("bob");
+      return closed?.status === "closed" ? closed : undefined;
+    });
     assert.equal(s!.status, "closed");
     assert.equal(s!.disconnect, "acknowledged");
     assert.match(String(s!.disconnectReason), /quota exhausted; client-kill HALT/);
