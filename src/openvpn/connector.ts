@@ -12,7 +12,7 @@
 import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import type { OpenVpnConfig } from "../config/load.ts";
-import type { AccountingRecord, RecordKind } from "../model/record.ts";
+import type { AccountingRecord, RecordAttribute, RecordKind } from "../model/record.ts";
 import type { AccountResult, ConnectorBackend, KnownSession } from "./backend.ts";
 import { ManagementClient } from "./management-client.ts";
 import { bytecount, clientAuth, clientDeny, clientKill, parseStatus3, status, type ClientEvent, type ManagementEvent, type Status3Client } from "./management-codec.ts";
@@ -178,7 +178,12 @@ export class OpenVpnConnector {
 
   // ------------------------------------------------------------------ accounting
 
-  private record(state: ClientState, kind: RecordKind, fields: Partial<AccountingRecord>, extra: { name: string; value: string }[] = []): AccountingRecord {
+  /**
+   * A record of this client's session. Its attributes are what OpenVPN sent for it: the
+   * client's ENV on the start (the stop passes DISCONNECT's ENV); an interim has only what the
+   * connector adds, so the connect-time ENV is not copied into every interim.
+   */
+  private record(state: ClientState, kind: RecordKind, fields: Partial<AccountingRecord>, extra: RecordAttribute[] = []): AccountingRecord {
     const now = Date.now();
     const base = {
       protocol: "openvpn" as const,
@@ -200,7 +205,7 @@ export class OpenVpnConnector {
       nasPort: String(state.cid),
       command: null,
       interimInterval: state.interval,
-      attributes: [...Object.entries(state.env).map(([name, value]) => ({ name, value })), ...extra],
+      attributes: kind === "start" ? [...envAttributes(state.env), ...extra] : extra,
       ...fields,
     };
     const identity = [this.name, state.sessionId, kind, base.sessionTime, base.inputOctets, base.outputOctets];
@@ -301,7 +306,7 @@ export class OpenVpnConnector {
         outputOctets,
         sessionTime: numberOf(e.env.time_duration),
         terminateCause: state.killed ? "Admin-Reset" : "User-Request",
-      }),
+      }, envAttributes(withoutPassword(e.env))),
     );
   }
 
@@ -592,6 +597,10 @@ const COUNTS_FROM_STATUS = {
 
 function sessionIdOf(connectedSince: number, cid: number): string {
   return `${connectedSince}-${cid}`;
+}
+
+function envAttributes(env: Record<string, string>): RecordAttribute[] {
+  return Object.entries(env).map(([name, value]) => ({ name, value }));
 }
 
 function withoutPassword(env: Record<string, string>): Record<string, string> {
