@@ -23,6 +23,7 @@ import { promisify } from "node:util";
 import type { LoadReport } from "../src/bench/stats.ts";
 import { repoRoot, startTally, type TallyProcess } from "../test/interop/harness.ts";
 import { freeRadiusUnavailable, startFreeRadius, type FreeRadiusMode } from "./anchors/freeradius.ts";
+import { bytesWritten, mainThreadCpu, processCpu } from "./proc.ts";
 
 const run = promisify(execFile);
 const SECRET = "testing123";
@@ -30,28 +31,37 @@ const KEY = "tackey";
 const scale = Number(process.env.BENCH_SCALE ?? 1);
 const n = (base: number) => Math.max(1000, Math.round(base * scale));
 
-interface Row {
+interface Server {
+  /** Server CPU (user + system, every thread) as a share of one core over the run. */
+  serverCpu: number;
+  /** The main thread's share of one core (Tally: the event loop; the store has its own thread). */
+  mainThreadCpu: number;
+  /** Bytes the server wrote (wchar: WAL, database, logs) per request answered. */
+  writtenPerRequest: number;
+}
+
+interface Row extends Server {
   name: string;
   server: string;
   report: LoadReport;
-  /** Server CPU (user + system) as a share of one core over the run. */
-  serverCpu: number;
-}
-
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** Runs `tally bench` in its own process (its CPU is its own) against a server process `pid`. */
-async function measure(pid: number, args: string[]): Promise<{ report: LoadReport; serverCpu: number }> {
-  const before = cpuSeconds(pid);
+async function measure(pid: number, args: string[]): Promise<{ report: LoadReport } & Server> {
+  const cpu0 = processCpu(pid) ?? 0;
+  const main0 = mainThreadCpu(pid) ?? 0;
+  const written0 = bytesWritten(pid) ?? 0;
   const { stdout } = await run(process.execPath, ["--import", "tsx", join(repoRoot, "src/cli/main.ts"), "bench", ...args, "--json"], {
     cwd: repoRoot,
     maxBuffer: 1 << 20,
   });
   const report = JSON.parse(stdout) as LoadReport;
-  return { report, serverCpu: (cpuSeconds(pid) - before) / report.seconds };
+  return {
+    report,
+    serverCpu: ((processCpu(pid) ?? cpu0) - cpu0) / report.seconds,
+    mainThreadCpu: ((mainThreadCpu(pid) ?? main0) - main0) / report.seconds,
+    writtenPerRequest: ((bytesWritten(pid) ?? written0) - written0) / Math.max(1, report.ok),
+  };
 }
 
 async function withTally<T>(fn: (t: TallyProcess) => Promise<T>): Promise<T> {
@@ -86,10 +96,10 @@ async function withFreeRadius<T>(mode: FreeRadiusMode, fn: (a: { pid: number; au
 }
 
 const rows: Row[] = [];
-function add(name: string, server: string, m: { report: LoadReport; serverCpu: number }): void {
+function add(name: string, server: string, m: { report: LoadReport } & Server): void {
   rows.push({ name, server, ...m });
   const r = m.report;
-  process.stderr.write(`${name} / ${server}: ${Math.round(r.perSecond)}/s, p99 ${r.latencyMs.p99.toFixed(2)} ms, ${r.errors + r.timeouts} failed, server CPU ${(m.serverCpu * 100).toFixed(0)} %, generator CPU ${(r.generatorCpu * 100).toFixed(0)} %\n`);
+  process.stderr.write(`${name} / ${server}: ${Math.round(r.perSecond)}/s, p99 ${r.latencyMs.p99.toFixed(2)} ms, ${r.errors + r.timeouts} failed, server CPU ${(m.serverCpu * 100).toFixed(0)} % (main thread ${(m.mainThreadCpu * 100).toFixed(0)} %), ${Math.round(m.writtenPerRequest)} B written per request, generator CPU ${(r.generatorCpu * 100).toFixed(0)} %\n`);
 }
 
 const acct = (port: number, requests: number) => ["acct", "--target", `127.0.0.1:${port}`, "--secret", SECRET, "--requests", String(requests), "--concurrency", "256", "--sockets", "8", "--interims", "3"];
@@ -132,13 +142,13 @@ const tallyOf = (name: string) => rows.find((r) => r.name === name && r.server.s
 const lines = [
   `Machine: ${cpus().length} × ${cpus()[0]?.model ?? "?"}, ${Math.round(totalmem() / 2 ** 30)} GiB; Node ${process.version}; scale ${scale}.`,
   "",
-  "| workload | server | req/s | p50 ms | p99 ms | p99.9 ms | failed | server CPU | generator CPU | Tally / this |",
-  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+  "| workload | server | req/s | p50 ms | p99 ms | p99.9 ms | failed | server CPU | main thread | written / req | generator CPU | Tally / this |",
+  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ...rows.map((r) => {
     const tally = tallyOf(r.name);
     const ratio = tally && !r.server.startsWith("Tally") ? `${(tally.report.perSecond / r.report.perSecond).toFixed(2)}x` : "";
     const l = r.report.latencyMs;
-    return `| ${r.name} | ${r.server} | ${Math.round(r.report.perSecond)} | ${l.p50.toFixed(2)} | ${l.p99.toFixed(2)} | ${l.p999.toFixed(2)} | ${r.report.errors + r.report.timeouts} | ${(r.serverCpu * 100).toFixed(0)} % | ${(r.report.generatorCpu * 100).toFixed(0)} % | ${ratio} |`;
+    return `| ${r.name} | ${r.server} | ${Math.round(r.report.perSecond)} | ${l.p50.toFixed(2)} | ${l.p99.toFixed(2)} | ${l.p999.toFixed(2)} | ${r.report.errors + r.report.timeouts} | ${(r.serverCpu * 100).toFixed(0)} % | ${(r.mainThreadCpu * 100).toFixed(0)} % | ${Math.round(r.writtenPerRequest)} B | ${(r.report.generatorCpu * 100).toFixed(0)} % | ${ratio} |`;
   }),
 ];
 if (manySessions !== "") lines.push("", manySessions);

@@ -5,13 +5,14 @@
 // next to those of the server everybody knows. Picks free UDP ports unless told, waits for
 // "Ready to process requests", and stop() leaves no process and no file behind.
 
-import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createSocket, type Socket } from "node:dgram";
-import { constants, readFileSync, rmSync } from "node:fs";
+import { constants, rmSync } from "node:fs";
 import { access, mkdtemp, open, readFile, rm, statfs } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { promisify } from "node:util";
+import { processCpu } from "../proc.ts";
 import { RECV_BUFF, STOCK_RADDB, writeRaddb } from "./freeradius-raddb.ts";
 
 const run = promisify(execFile);
@@ -127,31 +128,6 @@ async function receiveBuffer(): Promise<number> {
 
 function tail(text: string, lines = 25): string {
   return text.trimEnd().split("\n").slice(-lines).join("\n");
-}
-
-let clkTck: number | undefined;
-function ticksPerSecond(): number {
-  if (clkTck === undefined) {
-    try {
-      clkTck = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
-    } catch {
-      clkTck = 100; // USER_HZ on every Linux architecture Debian ships
-    }
-  }
-  return clkTck;
-}
-
-/** utime + stime of a process, in seconds; null once it is gone. */
-function processCpu(pid: number): number | null {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  } catch {
-    return null;
-  }
-  // Fields after "(comm)": state is field 3, utime 14, stime 15.
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(f[11]) + Number(f[12])) / ticksPerSecond();
 }
 
 // radiusd is unref'd so a forgotten stop() does not keep Node alive; this kills it instead.
