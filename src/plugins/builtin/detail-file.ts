@@ -33,6 +33,7 @@
 //     - module: detail-file
 //       options: { directory: "/var/log/tally/radacct" }
 
+import { parseOptions } from "./options.ts";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
@@ -80,16 +81,7 @@ export type DetailFileOptions = z.output<typeof detailFileOptions>;
 
 /** Validates options; the error names the option and what was expected. */
 export function parseDetailFileOptions(options: unknown): DetailFileOptions {
-  const r = detailFileOptions.safeParse(options ?? {});
-  if (r.success) return r.data;
-  const problems = r.error.issues.map((issue) => {
-    if (issue.code === "unrecognized_keys") {
-      return `options.${issue.keys.join(", options.")}: unknown option (expected ${Object.keys(detailFileOptions.shape).join(", ")})`;
-    }
-    const where = issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("");
-    return `options${where}: ${issue.message}`;
-  });
-  throw new Error(`${NAME}: ${problems.join("; ")}`);
+  return parseOptions(NAME, detailFileOptions, options);
 }
 
 // ---- formatting ------------------------------------------------------------------------

@@ -31,6 +31,7 @@
 //         headers: { authorization: "Bearer s3cret" }
 //         include: [start, stop]
 
+import { parseOptions } from "./options.ts";
 import { z } from "zod";
 import type { AccountingContext, AccountingDecision, AccountingRecord, Plugin, PluginLogger, PluginSetup } from "../api.ts";
 import { definePlugin } from "../api.ts";
@@ -99,16 +100,7 @@ export type HttpForwardOptions = z.output<typeof httpForwardOptions>;
 
 /** Validates options; the error names the option and what was expected. */
 export function parseHttpForwardOptions(options: unknown): HttpForwardOptions {
-  const r = httpForwardOptions.safeParse(options ?? {});
-  if (r.success) return r.data;
-  const problems = r.error.issues.map((issue) => {
-    if (issue.code === "unrecognized_keys") {
-      return `options.${issue.keys.join(", options.")}: unknown option (expected ${Object.keys(httpForwardOptions.shape).join(", ")})`;
-    }
-    const where = issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("");
-    return `options${where}: ${issue.message}`;
-  });
-  throw new Error(`${NAME}: ${problems.join("; ")}`);
+  return parseOptions(NAME, httpForwardOptions, options);
 }
 
 export interface HttpForwardStats {

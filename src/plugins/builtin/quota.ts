@@ -49,6 +49,7 @@
 //         users: { bob: { bytes: 5e9 } }
 //         exempt: [monitor]
 
+import { parseOptions } from "./options.ts";
 import { z } from "zod";
 import { definePlugin } from "../api.ts";
 import type { AccountingDecision, PluginFactory, Session, Usage } from "../api.ts";
@@ -94,26 +95,10 @@ export type QuotaOptions = z.infer<typeof quotaOptionsSchema>;
 export type QuotaPeriod = QuotaOptions["period"];
 export type QuotaDirection = QuotaOptions["direction"];
 
-function keyPath(path: readonly PropertyKey[]): string {
-  let out = "options";
-  for (const p of path) out += typeof p === "number" ? `[${p}]` : `.${String(p)}`;
-  return out;
-}
-
-function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === "unrecognized_keys") {
-    // Unknown keys sit either at the top level or in a per-user entry (options.users.NAME).
-    const known = issue.path.length === 0 ? Object.keys(quotaOptionsSchema.shape) : Object.keys(userLimitsSchema.shape);
-    return issue.keys.map((k) => `${keyPath([...issue.path, k])}: unknown option (expected ${known.join(", ")})`).join("; ");
-  }
-  return `${keyPath(issue.path)}: ${issue.message}`;
-}
-
 /** Validates `options`; throws an Error naming the option and what was expected. */
 export function parseQuotaOptions(options: unknown): QuotaOptions {
-  const parsed = quotaOptionsSchema.safeParse(options ?? {});
-  if (!parsed.success) throw new Error(`${NAME}: ${parsed.error.issues.map(describeIssue).join("; ")}`);
-  return parsed.data;
+  // Unknown keys sit either at the top level or in a per-user entry (options.users.NAME).
+  return parseOptions(NAME, quotaOptionsSchema, options, (path) => Object.keys(path.length === 0 ? quotaOptionsSchema.shape : userLimitsSchema.shape));
 }
 
 /** Start (ms) of the period that contains `now`: 00:00 UTC today / on the 1st; null for "total". */

@@ -21,6 +21,7 @@
 //     - module: seed-demo
 //       options: { min: 5, max: 30 }
 
+import { parseOptions } from "./options.ts";
 import { randomInt } from "node:crypto";
 import { z } from "zod";
 import type { AccountingContext, AccountingDecision, AccountingRecord, Plugin, PluginSetup } from "../api.ts";
@@ -51,14 +52,7 @@ export type SeedDemoOptions = z.output<typeof seedDemoOptions>;
 
 /** Validates options; the error names the option and what was expected. */
 export function parseSeedDemoOptions(options: unknown): SeedDemoOptions {
-  const r = seedDemoOptions.safeParse(options ?? {});
-  if (r.success) return r.data;
-  const problems = r.error.issues.map((issue) => {
-    if (issue.code === "unrecognized_keys") return `options.${issue.keys.join(", options.")}: unknown option (expected min, max)`;
-    const where = issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("");
-    return `options${where}: ${issue.message}`;
-  });
-  throw new Error(`${NAME}: ${problems.join("; ")}`);
+  return parseOptions(NAME, seedDemoOptions, options);
 }
 
 const unix = (ms: number) => Math.floor(ms / 1000);

@@ -22,6 +22,7 @@
 //     - module: simultaneous-use
 //       options: { max: 1, users: { alice: 3 }, exempt: [monitor] }
 
+import { parseOptions } from "./options.ts";
 import { z } from "zod";
 import { definePlugin } from "../api.ts";
 import type { PluginFactory } from "../api.ts";
@@ -44,25 +45,9 @@ export const simultaneousUseOptionsSchema = z.strictObject(
 
 export type SimultaneousUseOptions = z.infer<typeof simultaneousUseOptionsSchema>;
 
-function keyPath(path: readonly PropertyKey[]): string {
-  let out = "options";
-  for (const p of path) out += typeof p === "number" ? `[${p}]` : `.${String(p)}`;
-  return out;
-}
-
-function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === "unrecognized_keys") {
-    const known = Object.keys(simultaneousUseOptionsSchema.shape).join(", ");
-    return issue.keys.map((k) => `${keyPath([...issue.path, k])}: unknown option (expected ${known})`).join("; ");
-  }
-  return `${keyPath(issue.path)}: ${issue.message}`;
-}
-
 /** Validates `options`; throws an Error naming the option and what was expected. */
 export function parseSimultaneousUseOptions(options: unknown): SimultaneousUseOptions {
-  const parsed = simultaneousUseOptionsSchema.safeParse(options ?? {});
-  if (!parsed.success) throw new Error(`${NAME}: ${parsed.error.issues.map(describeIssue).join("; ")}`);
-  return parsed.data;
+  return parseOptions(NAME, simultaneousUseOptionsSchema, options);
 }
 
 const factory: PluginFactory = definePlugin((setup) => {
