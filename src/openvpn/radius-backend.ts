@@ -168,8 +168,8 @@ export class DynamicAuthorizationServer {
     if (!decoded.ok) return void this.logger.warn({ from, reason: decoded.reason }, "malformed dynamic authorization request dropped");
     const request = decoded.packet;
     if (request.code !== PacketCode.DisconnectRequest && request.code !== PacketCode.CoARequest) return;
-    const raw = msg.subarray(0, msg.readUInt16BE(2));
-    if (!verifyAccountingRequest(raw, this.secret) || checkMessageAuthenticator(raw, this.secret) === "invalid") {
+    // The codec's checks frame the datagram themselves (its Length field, not trailing bytes).
+    if (!verifyAccountingRequest(msg, this.secret) || checkMessageAuthenticator(msg, this.secret) === "invalid") {
       return void this.logger.warn({ from }, "dynamic authorization request with a bad authenticator dropped (wrong secret?)");
     }
     const text = (type: number) => {

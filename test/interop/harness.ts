@@ -205,7 +205,7 @@ export interface RadclientResult {
 /** Runs Debian's radclient with `input` as its packet file (blank lines separate packets). */
 export async function radclient(
   server: string,
-  command: "auth" | "acct" | "status",
+  command: "auth" | "acct" | "status" | "coa" | "disconnect",
   input: string,
   extraArgs: string[] = [],
   secret = SECRET,

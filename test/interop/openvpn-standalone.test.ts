@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { rigUnavailable, startRig, type OpenVpnRig, type RigClient } from "../openvpn/netns-rig.ts";
-import { makeTempDir, SECRET, sleep, startTally, until, within, type TallyProcess } from "./harness.ts";
+import { makeTempDir, radclient, SECRET, sleep, startTally, until, within, type TallyProcess } from "./harness.ts";
 
 const unavailable = await rigUnavailable();
 const schedulePlugin = join(import.meta.dirname, "..", "plugins", "fixtures", "interval-schedule.ts");
@@ -36,11 +36,12 @@ describe("tally openvpn as a RADIUS NAS for a real OpenVPN 2.6, against tally se
   let rig: OpenVpnRig;
   let tally: TallyProcess;
   let connector: TallyProcess;
+  let dasPort = 0;
   const clients: RigClient[] = [];
 
   before(async () => {
     rig = await startRig();
-    const dasPort = await freeUdpPort();
+    dasPort = await freeUdpPort();
     tally = await startTally({
       store: { sqlite: "./tally.db" },
       radius: { auth: "127.0.0.1:0", acct: "127.0.0.1:0" },
@@ -122,5 +123,27 @@ describe("tally openvpn as a RADIUS NAS for a real OpenVPN 2.6, against tally se
     assert.equal(closed.status, "closed");
     assert.equal(closed.terminateCause, "Admin-Reset");
     assert.ok((closed.inputOctets as number) > 30_000, `the Stop carries the tunnel's bytes: ${String(closed.inputOctets)}`);
+  });
+
+  it("radclient as the dynamic-authorization client: CoA with Acct-Interim-Interval is acknowledged and applied; Disconnect for an unknown session is refused with Error-Cause 503, for the real one acknowledged", async () => {
+    const c = await rig.startClient({ user: "alice", password: "alicepass", name: "alice-das" });
+    clients.push(c);
+    await c.connected();
+    const open = await until(10_000, "a new open session", async () => {
+      const s = await session();
+      return s.status === "open" ? s : undefined;
+    });
+    const das = `127.0.0.1:${dasPort}`;
+    const coa = await radclient(das, "coa", `Acct-Session-Id = "${String(open.sessionId)}"\nAcct-Interim-Interval = 7\n`);
+    assert.match(coa.stdout, /Received CoA-ACK/, coa.stdout + coa.stderr);
+    await connector.waitForLog((l) => l.msg === "OpenVPN interim interval changed" && l.sessionId === open.sessionId && l.interimInterval === 7);
+
+    const unknown = await radclient(das, "disconnect", 'Acct-Session-Id = "no-such-session"\n');
+    assert.match(unknown.stdout, /Received Disconnect-NAK/, unknown.stdout + unknown.stderr);
+    assert.match(unknown.stdout, /Error-Cause = Session-Context-Not-Found/);
+
+    const dm = await radclient(das, "disconnect", `Acct-Session-Id = "${String(open.sessionId)}"\n`);
+    assert.match(dm.stdout, /Received Disconnect-ACK/, dm.stdout + dm.stderr);
+    await within(20_000, "the client is killed", c.exited());
   });
 });
