@@ -19,7 +19,7 @@ export function readConfig(opts: GlobalOptions): Config {
 
 export async function withStore<T>(opts: GlobalOptions, fn: (store: Store, config: Config) => Promise<T>): Promise<T> {
   const config = readConfig(opts);
-  const store = openStore(config.store);
+  const store = await openStore(config.store);
   try {
     return await fn(store, config);
   } finally {

@@ -5,6 +5,7 @@ import type { Command } from "commander";
 import { configPath, loadConfig, writeExampleConfigIfMissing } from "../config/load.ts";
 import { createLogger } from "../log.ts";
 import { startTally } from "../server/app.ts";
+import { describeStore } from "../store/index.ts";
 import { action, untilStopSignal, type GlobalOptions } from "./common.ts";
 
 export function register(program: Command): void {
@@ -19,7 +20,7 @@ export function register(program: Command): void {
         const config = loadConfig(path);
         const logger = createLogger(config.log.level);
         const tally = await startTally(config, logger);
-        logger.info({ config: path, store: config.store.sqlite }, "Tally is running");
+        logger.info({ config: path, store: describeStore(config.store) }, "Tally is running");
         // SIGHUP: reload clients, users, groups, dictionaries and plugins; on any error keep
         // the running set and say why.
         const onHangup = () => {

@@ -92,10 +92,14 @@ export interface UserConfig {
   tacacs: TacacsRules | null;
 }
 
+export type StoreConfig =
+  | { sqlite: string }
+  | { postgres: string; poolSize: number; spool: boolean; journal: string };
+
 export interface Config {
   /** Absolute path of the file this came from. */
   file: string;
-  store: { sqlite: string };
+  store: StoreConfig;
   radius: {
     auth: { host: string; port: number } | null;
     acct: { host: string; port: number } | null;
@@ -277,7 +281,10 @@ export function buildConfig(file: string, doc: unknown): Config {
 
   return {
     file,
-    store: { sqlite: rel(c.store.sqlite) },
+    store:
+      c.store.postgres !== undefined
+        ? { postgres: c.store.postgres, poolSize: c.store.poolSize ?? 10, spool: c.store.spool ?? true, journal: rel(c.store.journal ?? "./tally-spool.journal") }
+        : { sqlite: rel(c.store.sqlite!) },
     radius: {
       auth: c.radius.auth === null ? null : parseListenAddress(c.radius.auth),
       acct: c.radius.acct === null ? null : parseListenAddress(c.radius.acct),

@@ -133,9 +133,35 @@ export const userSchema = z.strictObject({
   tacacs: tacacsRulesSchema.optional(),
 });
 
-export const storeSchema = z.strictObject({
-  sqlite: z.string().min(1, "expected a file path"),
-});
+/**
+ * Exactly one of `sqlite` (the embedded default: one file) or `postgres` (several nodes, one
+ * database). The spool only applies to PostgreSQL: a local file cannot be down while the disk the
+ * journal is on is up.
+ */
+export const storeSchema = z
+  .strictObject({
+    sqlite: z.string().min(1, "expected a file path").optional(),
+    postgres: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'expected a connection URL such as "postgres://tally:secret@127.0.0.1:5432/tally"')
+      .optional(),
+    /** Connections this node keeps to PostgreSQL. */
+    poolSize: z.number().int().min(1).max(200).optional(),
+    /** While PostgreSQL is unreachable, acknowledge records from a local fsync'd journal (true) or not at all (false). */
+    spool: z.boolean().optional(),
+    /** The spool journal's file. */
+    journal: z.string().min(1, "expected a file path").optional(),
+  })
+  .superRefine((s, ctx) => {
+    if ((s.sqlite === undefined) === (s.postgres === undefined)) {
+      ctx.addIssue({ code: "custom", message: 'expected exactly one of "sqlite: FILE" or "postgres: URL"' });
+    }
+    if (s.sqlite !== undefined) {
+      for (const key of ["poolSize", "spool", "journal"] as const) {
+        if (s[key] !== undefined) ctx.addIssue({ code: "custom", path: [key], message: `"${key}" applies only to "postgres"` });
+      }
+    }
+  });
 
 /** A plugin: a built-in by name (`quota`) or a module path (`./plugins/mine.ts`). */
 export const pluginSchema = z.strictObject({
@@ -221,8 +247,12 @@ export const configSchema = z.strictObject({
       defaultInterimInterval: z.number().int().min(0).max(86400 * 7).default(300),
       /** Most records committed in one transaction. */
       maxBatch: z.number().int().min(1).max(100000).default(1000),
+      /** Seconds between reaper runs (closing sessions whose updates stopped); 0 disables the reaper. */
+      reapInterval: z.number().int().min(0).max(86400).default(60),
+      /** Seconds beyond two interim intervals before an open session counts as stale. */
+      staleGrace: z.number().int().min(0).max(86400 * 7).default(60),
     })
-    .default({ defaultInterimInterval: 300, maxBatch: 1000 }),
+    .default({ defaultInterimInterval: 300, maxBatch: 1000, reapInterval: 60, staleGrace: 60 }),
   log: z
     .strictObject({
       level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

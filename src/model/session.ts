@@ -155,6 +155,22 @@ export function closeForNas(current: SessionState, record: AccountingRecord): Se
   };
 }
 
+/**
+ * What the reaper changes on an open session whose updates stopped: stale, stopped at its last
+ * update (the last moment it is known to have been up), Lost-Service, and a note saying why.
+ */
+export function staleState(s: SessionState, now: number): Pick<SessionState, "status" | "stoppedAt" | "terminateCause" | "nextUpdateDue" | "note"> {
+  const silent = Math.round((now - s.updatedAt) / 1000);
+  const why = `stale: no update for ${silent} s (expected every ${s.interimInterval ?? "?"} s); closed by Tally's reaper`;
+  return {
+    status: "stale",
+    stoppedAt: s.updatedAt,
+    terminateCause: "Lost-Service",
+    nextUpdateDue: null,
+    note: s.note ? `${s.note}; ${why}` : why,
+  };
+}
+
 /** The JSON form of a session, as `tally sessions --json` and the HTTP API print it. */
 export function sessionToJson(s: Session): Record<string, unknown> {
   const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());

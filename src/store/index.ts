@@ -1,6 +1,7 @@
-// Chooses and opens the store named by the configuration. Only SQLite exists today;
-// a PostgreSQL variant will be selected here too.
+// Chooses and opens the store named by the configuration: SQLite (one file, the default) or
+// PostgreSQL (several nodes, one database).
 
+import type { StoreConfig } from "../config/load.ts";
 import { SqliteStore } from "./sqlite.ts";
 import type { Store } from "./store.ts";
 import { WorkerStore } from "./worker-store.ts";
@@ -9,8 +10,21 @@ export type { AppendResult, SessionFilter, Store, StoredUser, Usage, UsageDay } 
 export { SqliteStore } from "./sqlite.ts";
 export { WorkerStore } from "./worker-store.ts";
 
-export function openStore(config: { sqlite: string }): Store {
-  return SqliteStore.open(config.sqlite);
+/** Where the store is, for logs: the file, or the URL without its password. */
+export function describeStore(config: StoreConfig): string {
+  if ("sqlite" in config) return config.sqlite;
+  try {
+    const url = new URL(config.postgres);
+    if (url.password !== "") url.password = "***";
+    return url.toString();
+  } catch {
+    return "postgres (unparsable URL)";
+  }
+}
+
+export async function openStore(config: StoreConfig): Promise<Store> {
+  if ("sqlite" in config) return SqliteStore.open(config.sqlite);
+  throw new Error("store.postgres: the PostgreSQL store is not in this build yet");
 }
 
 /**
@@ -18,6 +32,7 @@ export function openStore(config: { sqlite: string }): Store {
  * statements and commits never hold up the sockets (see worker-store.ts). CLI commands,
  * which do one thing and exit, use openStore.
  */
-export function openServerStore(config: { sqlite: string }): Promise<Store> {
-  return WorkerStore.open(config.sqlite);
+export async function openServerStore(config: StoreConfig): Promise<Store> {
+  if ("sqlite" in config) return WorkerStore.open(config.sqlite);
+  return openStore(config);
 }

@@ -7,9 +7,9 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import type { AccountingRecord, Protocol, RecordAttribute, RecordKind, StoredRecord } from "../model/record.ts";
 import type { DisconnectState, Session, SessionState, SessionStatus } from "../model/session.ts";
-import { closeForNas, foldRecord, sessionKey, startsNewSession } from "../model/session.ts";
+import { closeForNas, foldRecord, sessionKey, staleState, startsNewSession } from "../model/session.ts";
 import { migrate } from "./migrations.ts";
-import type { AppendResult, CommandFilter, SessionControl, SessionFilter, Store, StoredUser, Usage, UsageDay } from "./store.ts";
+import type { AppendResult, CommandFilter, PruneResult, SessionControl, SessionFilter, Store, StoredUser, TimeRange, Usage, UsageDay } from "./store.ts";
 
 /** How long a writer waits for another connection's lock before failing (ms). */
 const BUSY_TIMEOUT_MS = 5000;
@@ -530,6 +530,68 @@ export class SqliteStore implements Store {
       this.#queryCache.set(sql, stmt);
     }
     return stmt.all(params) as Row[];
+  }
+
+  async reapOverdue(now: number, graceMs: number): Promise<Session[]> {
+    const reap = this.#db.transaction((): Session[] => {
+      // The index on next_update_due narrows to sessions due before now - grace; the second
+      // condition adds the one more interval each may still have.
+      const rows = this.#db
+        .prepare(
+          `SELECT * FROM sessions
+            WHERE status = 'open' AND next_update_due < @limit
+              AND next_update_due + interim_interval * 1000 + @grace < @now
+            ORDER BY id`,
+        )
+        .all({ limit: now - graceMs, grace: graceMs, now }) as SessionRow[];
+      return rows.map((row) => {
+        const s = rowToSession(row);
+        Object.assign(s, staleState(s, now));
+        this.#updateSession.run({ id: s.id, ...sessionParams(sessionState(s)) });
+        this.#openSessions.delete(row.session_key);
+        return s;
+      });
+    });
+    return reap.immediate();
+  }
+
+  async exportRecords(range: TimeRange, afterId: number, limit: number): Promise<StoredRecord[]> {
+    const rows = this.#db
+      .prepare(
+        `SELECT * FROM records
+          WHERE id > @afterId AND (@since IS NULL OR received_at >= @since) AND (@until IS NULL OR received_at < @until)
+          ORDER BY id LIMIT @limit`,
+      )
+      .all({ afterId, since: range.since ?? null, until: range.until ?? null, limit }) as RecordRow[];
+    return rows.map(rowToRecord);
+  }
+
+  async exportSessions(range: TimeRange, afterId: number, limit: number): Promise<Session[]> {
+    const rows = this.#db
+      .prepare(
+        `SELECT * FROM sessions
+          WHERE id > @afterId AND (@since IS NULL OR updated_at >= @since) AND (@until IS NULL OR started_at < @until)
+          ORDER BY id LIMIT @limit`,
+      )
+      .all({ afterId, since: range.since ?? null, until: range.until ?? null, limit }) as SessionRow[];
+    return rows.map(rowToSession);
+  }
+
+  async prune(before: number): Promise<PruneResult> {
+    const run = this.#db.transaction((): PruneResult => {
+      const records = this.#db.prepare("DELETE FROM records WHERE received_at < ?").run(before).changes;
+      const sessions = this.#db
+        .prepare(
+          `DELETE FROM sessions
+            WHERE status <> 'open' AND updated_at < ?
+              AND NOT EXISTS (SELECT 1 FROM records r WHERE r.session_pk = sessions.id)`,
+        )
+        .run(before).changes;
+      return { records, sessions };
+    });
+    const result = run.immediate();
+    this.#openSessions.clear();
+    return result;
   }
 
   async listCommands(filter: CommandFilter = {}): Promise<StoredRecord[]> {

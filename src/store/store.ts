@@ -1,5 +1,5 @@
 // The Store interface: everything Tally keeps durably. SQLite is the embedded default;
-// PostgreSQL (several nodes, one database) implements the same interface later.
+// PostgreSQL (several nodes, one database) implements the same interface.
 // Every method that writes resolves only once the write is durable on disk.
 
 import type { AccountingRecord, Protocol, StoredRecord } from "../model/record.ts";
@@ -62,6 +62,18 @@ export interface Usage {
   days: UsageDay[];
 }
 
+/** A time range in ms since the epoch: [since, until). Either end may be open. */
+export interface TimeRange {
+  since?: number;
+  until?: number;
+}
+
+/** What `prune` removed. */
+export interface PruneResult {
+  records: number;
+  sessions: number;
+}
+
 /** A user kept in the store (`tally users add`), beside those in the config file. */
 export interface StoredUser {
   name: string;
@@ -89,6 +101,19 @@ export interface Store {
   listCommands(filter?: CommandFilter): Promise<StoredRecord[]>;
   /** One user's usage from the records that happened at or after `since` (ms): totals and per UTC day. */
   usage(user: string, since: number | null): Promise<Usage>;
+  /**
+   * The reaper: closes, as `stale`, the open sessions whose next update is overdue by more than
+   * one more interval plus `graceMs` (last update + interval x 2 + grace < now). Each is stopped
+   * at its last update with terminate cause Lost-Service and a note saying why. Durable; resolves
+   * with the sessions it closed.
+   */
+  reapOverdue(now: number, graceMs: number): Promise<Session[]>;
+  /** Records received in `range` with id > afterId, by id, at most `limit` (keyset pages for export). */
+  exportRecords(range: TimeRange, afterId: number, limit: number): Promise<StoredRecord[]>;
+  /** Sessions active in `range` (updated at or after since, started before until) with id > afterId, by id. */
+  exportSessions(range: TimeRange, afterId: number, limit: number): Promise<Session[]>;
+  /** Removes records received before `before` (ms), and closed or stale sessions last updated before it that have no records left. */
+  prune(before: number): Promise<PruneResult>;
   getUser(name: string): Promise<StoredUser | null>;
   listUsers(): Promise<StoredUser[]>;
   putUser(user: StoredUser): Promise<void>;

@@ -7,7 +7,7 @@
 import { Worker } from "node:worker_threads";
 import type { AccountingRecord } from "../model/record.ts";
 import type { Session } from "../model/session.ts";
-import type { AppendResult, CommandFilter, SessionControl, SessionFilter, Store, StoredUser, Usage } from "./store.ts";
+import type { AppendResult, CommandFilter, PruneResult, SessionControl, SessionFilter, Store, StoredUser, TimeRange, Usage } from "./store.ts";
 import type { StoredRecord } from "../model/record.ts";
 
 interface Answer {
@@ -92,6 +92,18 @@ export class WorkerStore implements Store {
   }
   usage(user: string, since: number | null): Promise<Usage> {
     return this.call("usage", [user, since]);
+  }
+  reapOverdue(now: number, graceMs: number): Promise<Session[]> {
+    return this.call("reapOverdue", [now, graceMs]);
+  }
+  exportRecords(range: TimeRange, afterId: number, limit: number): Promise<StoredRecord[]> {
+    return this.call("exportRecords", [range, afterId, limit]);
+  }
+  exportSessions(range: TimeRange, afterId: number, limit: number): Promise<Session[]> {
+    return this.call("exportSessions", [range, afterId, limit]);
+  }
+  prune(before: number): Promise<PruneResult> {
+    return this.call("prune", [before]);
   }
   getUser(name: string): Promise<StoredUser | null> {
     return this.call("getUser", [name]);

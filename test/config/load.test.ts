@@ -27,7 +27,7 @@ describe("config", () => {
 
   it("the example config is valid and has the documented shape", () => {
     const c = parseConfigText(file, EXAMPLE_CONFIG);
-    assert.equal(c.store.sqlite, join(dir, "tally.db"), "relative to the config file");
+    assert.deepEqual(c.store, { sqlite: join(dir, "tally.db") }, "relative to the config file");
     assert.deepEqual(c.radius.auth, { host: "127.0.0.1", port: 1812 });
     assert.deepEqual(c.radius.acct, { host: "127.0.0.1", port: 1813 });
     assert.equal(c.clients[0]!.secret!.toString(), "testing123");

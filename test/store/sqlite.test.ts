@@ -87,7 +87,7 @@ describe("opening", () => {
   });
 
   test("openStore opens a SQLite store from the config", async () => {
-    const store = openStore({ sqlite: tmp.file("config/store.db") });
+    const store = await openStore({ sqlite: tmp.file("config/store.db") });
     try {
       assert.ok(store instanceof SqliteStore, "store instanceof SqliteStore");
       assert.deepEqual(await store.listSessions(), []);
