@@ -2,11 +2,13 @@
 // PostgreSQL (several nodes, one database).
 
 import type { StoreConfig } from "../config/load.ts";
+import { PostgresStore } from "./postgres.ts";
 import { SqliteStore } from "./sqlite.ts";
 import type { Store } from "./store.ts";
 import { WorkerStore } from "./worker-store.ts";
 
 export type { AppendResult, SessionFilter, Store, StoredUser, Usage, UsageDay } from "./store.ts";
+export { PostgresStore } from "./postgres.ts";
 export { SqliteStore } from "./sqlite.ts";
 export { WorkerStore } from "./worker-store.ts";
 
@@ -24,7 +26,7 @@ export function describeStore(config: StoreConfig): string {
 
 export async function openStore(config: StoreConfig): Promise<Store> {
   if ("sqlite" in config) return SqliteStore.open(config.sqlite);
-  throw new Error("store.postgres: the PostgreSQL store is not in this build yet");
+  return PostgresStore.open(config.postgres, { poolSize: config.poolSize });
 }
 
 /**

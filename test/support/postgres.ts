@@ -13,6 +13,14 @@ import pg from "pg";
 
 const PG_LIB = "/usr/lib/postgresql";
 
+/** bigint and numeric as JavaScript numbers, as the store reads them (the tests' values are safe). */
+const numbersAsNumbers = {
+  getTypeParser(oid: number, format?: "text" | "binary") {
+    if (oid === 20 || oid === 1700) return (v: string) => Number(v);
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
 /** The newest PostgreSQL from Debian on this machine, or null. */
 function binDir(): string | null {
   if (!fs.existsSync(PG_LIB)) return null;
@@ -110,11 +118,11 @@ export class PostgresServer {
     return `postgres://tally@127.0.0.1:${this.port}/${database}`;
   }
 
-  async sql(text: string, database = "postgres"): Promise<pg.QueryResult> {
-    const c = new pg.Client({ connectionString: this.url(database) });
+  async sql(text: string, database = "postgres", params: unknown[] = []): Promise<pg.QueryResult> {
+    const c = new pg.Client({ connectionString: this.url(database), types: numbersAsNumbers });
     await c.connect();
     try {
-      return await c.query(text);
+      return await c.query(text, params);
     } finally {
       await c.end();
     }
