@@ -2,7 +2,7 @@
 // PostgreSQL (several nodes, one database).
 
 import type { StoreConfig } from "../config/load.ts";
-import { PostgresStore } from "./postgres.ts";
+import { PostgresStore, redactUrl } from "./postgres.ts";
 import { SqliteStore } from "./sqlite.ts";
 import type { Store } from "./store.ts";
 import { WorkerStore } from "./worker-store.ts";
@@ -14,14 +14,7 @@ export { WorkerStore } from "./worker-store.ts";
 
 /** Where the store is, for logs: the file, or the URL without its password. */
 export function describeStore(config: StoreConfig): string {
-  if ("sqlite" in config) return config.sqlite;
-  try {
-    const url = new URL(config.postgres);
-    if (url.password !== "") url.password = "***";
-    return url.toString();
-  } catch {
-    return "postgres (unparsable URL)";
-  }
+  return "sqlite" in config ? config.sqlite : redactUrl(config.postgres);
 }
 
 export async function openStore(config: StoreConfig): Promise<Store> {

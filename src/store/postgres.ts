@@ -114,9 +114,15 @@ export class PostgresStore implements Store {
       await store.#ensurePartitions([now, monthOf(now).to]);
     } catch (err) {
       await pool.end();
-      throw err;
+      throw openError(url, err as Error);
     }
     return store;
+  }
+
+  /** A server setting as this store's connections see it (diagnostics and tests). */
+  async setting(name: string): Promise<string> {
+    const { rows } = await this.#pool.query<{ value: string }>("SELECT current_setting($1) AS value", [name]);
+    return rows[0]!.value;
   }
 
   /** Runs `fn` in a transaction on one connection; retries on deadlock / serialization failure. */
@@ -558,6 +564,29 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     await this.#pool.end();
   }
+}
+
+/** A connection URL without its password, for logs and errors. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== "") u.password = "***";
+    return u.toString();
+  } catch {
+    return "postgres (unparsable URL)";
+  }
+}
+
+/**
+ * The error of a failed open, saying which store (without its password). The driver's own error
+ * is the cause, and its code (ECONNREFUSED, a SQLSTATE) is kept for whoever classifies it.
+ */
+function openError(url: string, err: Error): Error {
+  if (err.name === "MigrationError") return err;
+  const wrapped = new Error(`postgres store at ${redactUrl(url)}: ${err.message}`, { cause: err }) as Error & { code?: string };
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === "string") wrapped.code = code;
+  return wrapped;
 }
 
 /** A record as a row of `records`, keyed by column (for json_populate_recordset). */
