@@ -84,6 +84,9 @@ export class PostgresStore implements Store {
   /** Months whose partition is known to exist (first ms of the month). */
   readonly #months = new Set<number>();
 
+  /** Schema versions this open applied (`tally migrate` reports them). */
+  migrationsApplied: readonly number[] = [];
+
   private constructor(pool: pg.Pool) {
     this.#pool = pool;
   }
@@ -106,7 +109,7 @@ export class PostgresStore implements Store {
     try {
       const client = await pool.connect();
       try {
-        await migratePostgres(client);
+        store.migrationsApplied = await migratePostgres(client);
       } finally {
         client.release();
       }

@@ -56,6 +56,9 @@ export class SqliteStore implements Store {
   readonly #openSessions = new Map<string, CachedSession>();
   #dataVersion = -1;
 
+  /** Schema versions this open applied (`tally migrate` reports them). */
+  migrationsApplied: readonly number[] = [];
+
   private constructor(db: Database.Database) {
     this.#db = db;
     this.#insertRecord = db.prepare(`
@@ -180,8 +183,10 @@ export class SqliteStore implements Store {
       // a power cut (NORMAL only survives a process crash).
       db.pragma("synchronous = FULL");
       db.pragma("foreign_keys = ON");
-      migrate(db);
-      return new SqliteStore(db);
+      const applied = migrate(db);
+      const store = new SqliteStore(db);
+      store.migrationsApplied = applied;
+      return store;
     } catch (err) {
       db.close();
       throw err;

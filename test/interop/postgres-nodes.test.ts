@@ -73,9 +73,11 @@ describe("two Tally nodes on one PostgreSQL", { skip: why ?? false }, () => {
     server?.destroy();
   });
 
-  it("both nodes migrated one schema: version 1 recorded once", async () => {
+  it("both nodes migrated one schema: version 1 recorded once; tally migrate finds nothing to do", async () => {
     const { rows } = await server.sql("SELECT version FROM schema_migrations ORDER BY version", new URL(url).pathname.slice(1));
     assert.deepEqual(rows, [{ version: 1 }]);
+    const m = JSON.parse(await nodes[0]!.cli(["migrate", "--json"])) as { store: string; version: number; applied: number[] };
+    assert.deepEqual(m, { store: url, version: 1, applied: [] });
   });
 
   it("alternate packets of 100 sessions to each node, retransmissions to both: every session right, every byte once", async () => {
