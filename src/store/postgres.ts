@@ -83,6 +83,12 @@ export class PostgresStore implements Store {
   readonly #pool: pg.Pool;
   /** Months whose partition is known to exist (first ms of the month). */
   readonly #months = new Set<number>();
+  /**
+   * Resolves when the latest batch has taken its locks. Batches of this node take their locks
+   * in the order they were submitted, so two batches in flight with records of one session
+   * fold them in arrival order (the later waits for the earlier's commit).
+   */
+  #lockTurn: Promise<void> = Promise.resolve();
 
   /** Schema versions this open applied (`tally migrate` reports them). */
   migrationsApplied: readonly number[] = [];
@@ -175,11 +181,24 @@ export class PostgresStore implements Store {
 
   async appendRecords(records: readonly AccountingRecord[], defaultInterimInterval: number | null): Promise<AppendResult[]> {
     if (records.length === 0) return [];
-    await this.#ensurePartitions(records.map((r) => r.receivedAt));
-    return this.#transaction((c) => this.#append(c, records, defaultInterimInterval));
+    const previous = this.#lockTurn;
+    let locked!: () => void;
+    this.#lockTurn = new Promise((resolve) => (locked = resolve));
+    try {
+      await this.#ensurePartitions(records.map((r) => r.receivedAt));
+      return await this.#transaction((c) => this.#append(c, records, defaultInterimInterval, previous, locked));
+    } finally {
+      locked();
+    }
   }
 
-  async #append(c: pg.PoolClient, records: readonly AccountingRecord[], defaultInterimInterval: number | null): Promise<AppendResult[]> {
+  async #append(
+    c: pg.PoolClient,
+    records: readonly AccountingRecord[],
+    defaultInterimInterval: number | null,
+    previousLocked: Promise<void>,
+    locked: () => void,
+  ): Promise<AppendResult[]> {
     const attached = (r: AccountingRecord) => r.kind !== "on" && r.kind !== "off" && r.command === null && r.sessionId !== null && r.sessionId !== undefined;
     const keyOf = records.map((r) => (attached(r) ? sessionKey(r) : null));
 
@@ -187,7 +206,9 @@ export class PostgresStore implements Store {
     const locks = new Set<bigint>();
     records.forEach((r, i) => locks.add(lockKey(keyOf[i] ?? `u:${r.dedupKey}`)));
     const sorted = [...locks].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map(String);
+    await previousLocked;
     await c.query("SELECT tally_lock_keys($1::bigint[])", [sorted]);
+    locked();
 
     // 2. The latest session of every key, locked against the reaper, On/Off and control changes.
     const keys = [...new Set(keyOf.filter((k): k is string => k !== null))];

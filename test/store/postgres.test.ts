@@ -151,6 +151,27 @@ describe("PostgreSQL store", { skip: why ?? false }, () => {
       }
     }));
 
+  test("batches in flight at once on one node fold a session's records in the order they were submitted", () =>
+    withDatabase(async (url) => {
+      const store = await PostgresStore.open(url);
+      try {
+        const [start] = await store.appendRecords([rec({ kind: "start", sessionId: "ord", eventTime: 1_000_000 })], 300);
+        // A first batch that must make a partition before it can lock anything (records received
+        // in a month not seen yet, then the interim of "ord"), and a small second one with the
+        // Stop: the second must not overtake the first.
+        const others = Array.from({ length: 400 }, (_, i) => rec({ kind: "start", sessionId: `other${i}`, eventTime: 1_000_000, receivedAt: Date.UTC(2020, 4, 1) }));
+        const interim = rec({ kind: "interim", sessionId: "ord", eventTime: 1_000_000 + MIN, inputOctets: 600, sessionTime: 60 });
+        const stop = rec({ kind: "stop", sessionId: "ord", eventTime: 1_000_000 + 2 * MIN, inputOctets: 1000, sessionTime: 120 });
+        await Promise.all([store.appendRecords([...others, interim], 300), store.appendRecords([stop], 300)]);
+        const records = await store.listRecords(start!.sessionPk!);
+        assert.deepEqual(records.map((r) => r.kind), ["start", "interim", "stop"]);
+        const deltas = await server.sql(`SELECT delta_input_octets AS d FROM records WHERE session_pk = ${start!.sessionPk!} ORDER BY id`, dbName(url));
+        assert.deepEqual(deltas.rows.map((r: { d: number }) => r.d), [0, 600, 400], "the interim counted its bytes before the stop");
+      } finally {
+        await store.close();
+      }
+    }));
+
   test("a server that is not there: open rejects with the connection error, naming the store", async () => {
     const url = `postgres://tally@127.0.0.1:${server.port}/x`.replace(`:${server.port}/`, ":1/");
     await assert.rejects(PostgresStore.open(url), (e: Error & { code?: string }) => {
