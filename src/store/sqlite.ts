@@ -544,13 +544,22 @@ export class SqliteStore implements Store {
             ORDER BY id`,
         )
         .all({ limit: now - graceMs, grace: graceMs, now }) as SessionRow[];
-      return rows.map((row) => {
+      // Conditional on status = 'open' although the IMMEDIATE transaction already keeps others
+      // out between the SELECT and here: a session is reaped once, whoever else reaps or stops it.
+      const close = this.#db.prepare(
+        `UPDATE sessions SET status = @status, stopped_at = @stoppedAt, terminate_cause = @terminateCause,
+                next_update_due = @nextUpdateDue, note = @note
+          WHERE id = @id AND status = 'open'`,
+      );
+      const reaped: Session[] = [];
+      for (const row of rows) {
         const s = rowToSession(row);
-        Object.assign(s, staleState(s, now));
-        this.#updateSession.run({ id: s.id, ...sessionParams(sessionState(s)) });
+        const change = staleState(s, now);
+        if (close.run({ id: s.id, ...change }).changes === 0) continue;
         this.#openSessions.delete(row.session_key);
-        return s;
-      });
+        reaped.push({ ...s, ...change });
+      }
+      return reaped;
     });
     return reap.immediate();
   }
