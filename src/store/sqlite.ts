@@ -205,6 +205,9 @@ interface CachedSession {
 /** Open sessions kept in memory for the accounting path (the most recently active ones). */
 const OPEN_SESSION_CACHE = 50_000;
 
+/** Rows (by id) `prune` looks at per transaction. */
+const PRUNE_WINDOW = 10_000;
+
 export class SqliteStore implements Store {
   readonly #db: Database.Database;
   /** Prepared statements of the filtered queries, by their SQL. */
@@ -587,20 +590,29 @@ export class SqliteStore implements Store {
   }
 
   async prune(before: number): Promise<PruneResult> {
-    const run = this.#db.transaction((): PruneResult => {
-      const records = this.#db.prepare("DELETE FROM records WHERE received_at < ?").run(before).changes;
-      const sessions = this.#db
-        .prepare(
-          `DELETE FROM sessions
-            WHERE status <> 'open' AND updated_at < ?
-              AND NOT EXISTS (SELECT 1 FROM records r WHERE r.session_pk = sessions.id)`,
-        )
-        .run(before).changes;
-      return { records, sessions };
-    });
-    const result = run.immediate();
+    // One transaction per window of ids, not one for everything: a single DELETE of millions of
+    // rows holds the write lock for longer than a running server's busy timeout (about 1.5 s
+    // per million records here), and its commits would fail meanwhile. Each window is its own
+    // durable transaction; a prune cut short is completed by running it again.
+    const window = (table: "records" | "sessions", sql: string): number => {
+      const { lo, hi } = this.#db.prepare(`SELECT min(id) AS lo, max(id) AS hi FROM ${table}`).get() as { lo: number | null; hi: number | null };
+      if (lo === null || hi === null) return 0;
+      const del = this.#db.prepare(sql);
+      const step = this.#db.transaction((from: number) => del.run({ from, to: from + PRUNE_WINDOW, before }).changes);
+      let removed = 0;
+      for (let from = lo - 1; from < hi; from += PRUNE_WINDOW) removed += step.immediate(from);
+      return removed;
+    };
+    const records = window("records", "DELETE FROM records WHERE id > @from AND id <= @to AND received_at < @before");
+    // After the records, so a session whose last records just went is removed in the same run.
+    const sessions = window(
+      "sessions",
+      `DELETE FROM sessions
+        WHERE id > @from AND id <= @to AND status <> 'open' AND updated_at < @before
+          AND NOT EXISTS (SELECT 1 FROM records r WHERE r.session_pk = sessions.id)`,
+    );
     this.#openSessions.clear();
-    return result;
+    return { records, sessions };
   }
 
   async listCommands(filter: CommandFilter = {}): Promise<StoredRecord[]> {
