@@ -156,6 +156,17 @@ export function closeForNas(current: SessionState, record: AccountingRecord): Se
 }
 
 /**
+ * The reaper's rule: an open session with an update interval whose next update is overdue by
+ * more than one more interval plus `graceMs` (last update + interval x 2 + grace < now). A
+ * session without an interval (null or 0) expects no updates and is never stale. The store's
+ * `reapOverdue` applies the same rule in its query; `tally reap --dry-run` applies this one.
+ */
+export function isOverdue(s: SessionState, now: number, graceMs: number): boolean {
+  if (s.status !== "open" || s.nextUpdateDue === null || s.interimInterval === null || s.interimInterval <= 0) return false;
+  return s.nextUpdateDue + s.interimInterval * 1000 + graceMs < now;
+}
+
+/**
  * What the reaper changes on an open session whose updates stopped: stale, stopped at its last
  * update (the last moment it is known to have been up), Lost-Service, and a note saying why.
  */

@@ -4,6 +4,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { isOverdue } from "../../src/model/session.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 import { WorkerStore } from "../../src/store/worker-store.ts";
 import { MIN, SEC, T0, rec, tempDir } from "./fixtures.ts";
@@ -118,6 +119,24 @@ describe("reapOverdue", () => {
       assert.equal((await store.getSession(fresh!.sessionPk!))!.status, "open");
       const closed = (await store.getSession(stopped!.sessionPk!))!;
       assert.deepEqual([closed.status, closed.terminateCause], ["closed", "User-Request"], "a closed session is left alone");
+    }));
+
+  test("isOverdue (what `tally reap --dry-run` lists) picks exactly the sessions reapOverdue closes", () =>
+    withStore(async (store) => {
+      const intervals = [null, 0, 1, 30, 60, 300];
+      let i = 0;
+      for (const interval of intervals) {
+        for (const age of [0, 59, 60, 61, 119, 120, 121, 150, 600, 630, 631, 700]) {
+          const fields = interval === null ? {} : { interimInterval: interval };
+          await store.appendRecords([rec({ kind: "start", sessionId: `o${i++}`, eventTime: T0 - age * SEC, ...fields })], null);
+        }
+      }
+      const now = T0 + 1;
+      const open = await store.listSessions({ status: "open", limit: 1000 });
+      const predicted = open.filter((s) => isOverdue(s, now, GRACE)).map((s) => s.id).sort((a, b) => a - b);
+      const reaped = (await store.reapOverdue(now, GRACE)).map((s) => s.id);
+      assert.ok(predicted.length > 0 && predicted.length < open.length, `some but not all overdue (${predicted.length} of ${open.length})`);
+      assert.deepEqual(reaped, predicted);
     }));
 
   test("two reapers on one file (threads, as two nodes would be) close each session once", () =>
