@@ -1,6 +1,7 @@
 // The reaper: every `accounting.reapInterval` seconds, closes as `stale` the open sessions whose
-// updates stopped without a Stop (last update + interval x 2 + staleGrace has passed), logs
-// each, and tells the plugins as for any other close. The store does the closing, conditional
+// updates stopped without a Stop (last update + interval x 2 + staleGrace has passed, and as
+// long has passed since the reaper started), logs each, and tells the plugins as for any other
+// close. The store does the closing, conditional
 // on the session still being open, so several nodes may reap one database. A failed run is
 // logged and the next one tries again; nothing here can stop the server.
 
@@ -20,6 +21,8 @@ export class Reaper {
   /** The run under way, so stop() can wait for it (it may be in the store or the plugins). */
   #running: Promise<unknown> | null = null;
   #stopped = false;
+  /** When start() was called: silence before it (the server was not running) does not count. */
+  #since: number | undefined;
 
   constructor(
     private readonly store: Store,
@@ -30,9 +33,12 @@ export class Reaper {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** One run: closes what is overdue now, logs and announces each; rejects when the store fails. */
+  /**
+   * One run: closes what is overdue now (counting silence from start() at the earliest, once
+   * started), logs and announces each; rejects when the store fails.
+   */
   async run(): Promise<Session[]> {
-    const reaped = await this.store.reapOverdue(this.now(), this.options.staleGrace * 1000);
+    const reaped = await this.store.reapOverdue(this.now(), this.options.staleGrace * 1000, this.#since);
     for (const s of reaped) {
       this.logger.info(
         {
@@ -51,9 +57,14 @@ export class Reaper {
     return reaped;
   }
 
-  /** Runs every reapInterval seconds (the first run one interval from now) until stop(). */
+  /**
+   * Runs every reapInterval seconds (the first run one interval from now) until stop(). Silence
+   * before now does not count: after an outage, a NAS whose updates went nowhere gets the
+   * whole interval x 2 + grace from now before its sessions count as stale.
+   */
   start(): void {
     if (this.options.reapInterval === 0 || this.#stopped || this.#timer !== null) return;
+    this.#since ??= this.now();
     this.#schedule();
   }
 

@@ -535,18 +535,20 @@ export class SqliteStore implements Store {
     return stmt.all(params) as Row[];
   }
 
-  async reapOverdue(now: number, graceMs: number): Promise<Session[]> {
+  async reapOverdue(now: number, graceMs: number, since?: number): Promise<Session[]> {
     const reap = this.#db.transaction((): Session[] => {
       // The index on next_update_due narrows to sessions due before now - grace; the second
-      // condition adds the one more interval each may still have.
+      // condition adds the one more interval each may still have; the third counts silence from
+      // `since` at the earliest.
       const rows = this.#db
         .prepare(
           `SELECT * FROM sessions
             WHERE status = 'open' AND next_update_due < @limit
               AND next_update_due + interim_interval * 1000 + @grace < @now
+              AND (@since IS NULL OR @since + 2 * interim_interval * 1000 + @grace < @now)
             ORDER BY id`,
         )
-        .all({ limit: now - graceMs, grace: graceMs, now }) as SessionRow[];
+        .all({ limit: now - graceMs, grace: graceMs, now, since: since ?? null }) as SessionRow[];
       // Conditional on status = 'open' although the IMMEDIATE transaction already keeps others
       // out between the SELECT and here: a session is reaped once, whoever else reaps or stops it.
       const close = this.#db.prepare(

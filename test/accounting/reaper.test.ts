@@ -77,9 +77,12 @@ describe("reaper", () => {
       reapOverdue: (now: number, grace: number) => (++calls === 1 ? Promise.reject(new Error("disk I/O error")) : store.reapOverdue(now, grace)),
     } as unknown as Store;
     const announced: string[] = [];
-    const reaper = new Reaper(flaky, { reapInterval: 1, staleGrace: 60 }, logger, async (s) => void announced.push(s.sessionId));
+    // A clock an hour ahead once started, so the silence also counts from the start.
+    let clock = Date.now();
+    const reaper = new Reaper(flaky, { reapInterval: 1, staleGrace: 60 }, logger, async (s) => void announced.push(s.sessionId), () => clock);
     try {
       reaper.start();
+      clock += 3600_000;
       await poll(10_000, "two sessions announced after a failed run", () => announced.length === 2);
       const failed = lines.find((l) => l.msg === "reaper run failed; trying again at the next run");
       assert.ok(failed, "the failure is logged");
@@ -87,6 +90,24 @@ describe("reaper", () => {
       assert.match(JSON.stringify(failed.err), /disk I\/O error/);
       assert.deepEqual(announced, ["a", "b"]);
       assert.ok(calls >= 2, `the store was asked again (${calls} calls)`);
+    } finally {
+      await reaper.stop();
+      await store.close();
+    }
+  });
+
+  it("silence before start() does not count: after an outage sessions get interval x 2 + grace from the start", async () => {
+    const store = await storeWithSilentSessions();
+    let clock = Date.now();
+    const started = clock;
+    // A long interval: the timer never fires here; runs are called directly.
+    const reaper = new Reaper(store, { reapInterval: 3600, staleGrace: 60 }, capture().logger, async () => {}, () => clock);
+    try {
+      reaper.start();
+      clock = started + (2 * 60 + 60) * 1000;
+      assert.deepEqual(await reaper.run(), [], "silent since 2024, but only 180 s since the start: not yet");
+      clock += 1;
+      assert.deepEqual((await reaper.run()).map((s) => s.sessionId), ["a", "b"], "1 ms later: stale");
     } finally {
       await reaper.stop();
       await store.close();

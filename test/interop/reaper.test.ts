@@ -83,17 +83,17 @@ describe("the reaper in a running server", () => {
     const accept = await radclient(auth, "auth", packet({ "User-Name": "alice", "User-Password": "alicepass", "NAS-Identifier": "nas-r" }));
     assert.match(accept.stdout, /Received Access-Accept/);
     assert.match(accept.stdout, /Acct-Interim-Interval = 1\b/, "the NAS is told to update every second");
+    const silentFrom = Date.now();
     const start = await radclient(acct, "acct", packet({ "Acct-Status-Type": "Start", "User-Name": "alice", "NAS-Identifier": "nas-r", "Acct-Session-Id": "reap-1" }));
     assert.match(start.stdout, /Received Accounting-Response/);
     const opened = await session("reap-1");
     assert.equal(opened?.interimInterval, 1, "the session expects an update every second");
 
-    const silentFrom = Date.now();
     const stale = await until(30_000, "alice's session stale", async () => {
       const s = await session("reap-1");
       return s?.status === "stale" ? s : undefined;
     });
-    t.diagnostic(`stale after about ${Date.now() - silentFrom} ms of silence: ${JSON.stringify(stale)}`);
+    t.diagnostic(`seen stale ${Date.now() - silentFrom} ms after the Start was sent: ${JSON.stringify(stale)}`);
     assert.equal(stale.terminateCause, "Lost-Service");
     assert.equal(stale.stoppedAt, stale.updatedAt, "stopped at the last update");
     assert.equal(stale.stoppedAt, stale.startedAt, "which was the Start");
@@ -141,5 +141,41 @@ describe("the reaper in a running server", () => {
     assert.equal(probeCalls().filter((c) => c.hook === "sessionClosed" && c.sessionId === "reap-1").length, 1);
     const acctCalls = probeCalls().filter((c) => c.hook === "accounting" && c.sessionId === "reap-1");
     assert.deepEqual(acctCalls.map((c) => [c.kind, c.sessionStatus]), [["start", "open"], ["interim", "stale"]], "plugins see the late interim with the session stale");
+  });
+});
+
+describe("the reaper after a restart", () => {
+  it("time the server was down does not count as silence: stale only interval x 2 + grace after the restart", async (t) => {
+    const dir = makeTempDir();
+    const config = (reapInterval: number) => ({
+      ...BASE_CONFIG,
+      users: [{ name: "alice", password: "alicepass", reply: { "Acct-Interim-Interval": 1 } }],
+      accounting: { defaultInterimInterval: 0, reapInterval, staleGrace: 1 },
+    });
+    // First without a reaper, so nothing is reaped before the outage however slow this machine is.
+    let tally = await startTally(config(0), dir);
+    try {
+      const acct = `127.0.0.1:${tally.acctPort}`;
+      const auth = `127.0.0.1:${tally.authPort}`;
+      assert.match((await radclient(auth, "auth", packet({ "User-Name": "alice", "User-Password": "alicepass" }))).stdout, /Received Access-Accept/);
+      const start = await radclient(acct, "acct", packet({ "Acct-Status-Type": "Start", "User-Name": "alice", "NAS-Identifier": "nas-q", "Acct-Session-Id": "outage-1" }));
+      assert.match(start.stdout, /Received Accounting-Response/);
+      await tally.stop();
+      // Down for longer than interval x 2 + grace (3 s).
+      const downAt = Date.now();
+      await until(30_000, "down for more than 4 s", async () => (Date.now() - downAt > 4000 ? true : undefined));
+      tally = await startTally(config(1), dir);
+      const running = await tally.waitForLog((l) => l.msg === "reaper running");
+      const reaped = await tally.waitForLog((l) => l.msg === "session reaped: stale" && l.sessionId === "outage-1", 30_000);
+      // Both times from the server's own clock; "reaper running" is logged just after the reaper
+      // starts counting. Without counting from the restart it would reap at its first run (1 s).
+      const afterStart = Date.parse(String(reaped.time)) - Date.parse(String(running.time));
+      t.diagnostic(`silent ${Date.parse(String(reaped.time)) - downAt} ms in all; reaped ${afterStart} ms after the reaper started`);
+      assert.ok(afterStart >= 2900, `reaped ${afterStart} ms after the restart: the 3 s of silence count from the restart`);
+      const [s] = (JSON.parse(await tally.cli(["sessions", "--json"])) as SessionJson[]).filter((x) => x.sessionId === "outage-1");
+      assert.deepEqual([s?.status, s?.terminateCause], ["stale", "Lost-Service"]);
+    } finally {
+      await tally.cleanup();
+    }
   });
 });

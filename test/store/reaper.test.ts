@@ -54,6 +54,19 @@ describe("reapOverdue", () => {
       assert.equal((await store.reapOverdue(now, GRACE)).length, 1, "grace: stale");
     }));
 
+  test("with `since`, silence before it does not count: since + interval x 2 + grace must have passed too", () =>
+    withStore(async (store) => {
+      await store.appendRecords([rec({ kind: "start", sessionId: "before-outage", interimInterval: 60 })], null);
+      const since = T0 + 60 * MIN; // the server came back an hour later
+      const [after] = await store.appendRecords([rec({ kind: "start", sessionId: "after-outage", interimInterval: 60, eventTime: since + 10 * SEC })], null);
+      assert.deepEqual(await store.reapOverdue(staleAfter(since, 60), GRACE, since), [], "at since + interval x 2 + grace: nothing");
+      const reaped = await store.reapOverdue(staleAfter(since, 60) + 1, GRACE, since);
+      assert.deepEqual(reaped.map((s) => s.sessionId), ["before-outage"], "1 ms later the one silent since before the outage");
+      assert.equal(reaped[0]!.stoppedAt, T0, "still stopped at its real last update");
+      assert.equal((await store.getSession(after!.sessionPk!))!.status, "open", "a session updated after since follows its own last update");
+      assert.equal((await store.reapOverdue(staleAfter(since + 10 * SEC, 60) + 1, GRACE, since)).length, 1, "and is reaped by it");
+    }));
+
   test("sessions without an interval (null or 0) are never reaped", () =>
     withStore(async (store) => {
       // null: no default and none on the record; 0: the record's interval says no updates.
@@ -132,11 +145,14 @@ describe("reapOverdue", () => {
         }
       }
       const now = T0 + 1;
-      const open = await store.listSessions({ status: "open", limit: 1000 });
-      const predicted = open.filter((s) => isOverdue(s, now, GRACE)).map((s) => s.id).sort((a, b) => a - b);
-      const reaped = (await store.reapOverdue(now, GRACE)).map((s) => s.id);
-      assert.ok(predicted.length > 0 && predicted.length < open.length, `some but not all overdue (${predicted.length} of ${open.length})`);
-      assert.deepEqual(reaped, predicted);
+      // With `since` 200 s before now, then without: each pass takes some but not all.
+      for (const since of [now - 200 * SEC, undefined]) {
+        const open = await store.listSessions({ status: "open", limit: 1000 });
+        const predicted = open.filter((s) => isOverdue(s, now, GRACE, since)).map((s) => s.id).sort((a, b) => a - b);
+        const reaped = (await store.reapOverdue(now, GRACE, since)).map((s) => s.id);
+        assert.ok(predicted.length > 0 && predicted.length < open.length, `some but not all overdue (${predicted.length} of ${open.length}, since ${since})`);
+        assert.deepEqual(reaped, predicted);
+      }
     }));
 
   test("two reapers on one file (threads, as two nodes would be) close each session once", () =>
