@@ -416,23 +416,29 @@ export class PostgresStore implements Store {
     await c.query(`UPDATE sessions SET ${set} WHERE id = $1`, [s.id, ...SESSION_ALL_COLUMNS.map((col) => params[col])]);
   }
 
-  async reapOverdue(now: number, graceMs: number): Promise<Session[]> {
+  async reapOverdue(now: number, graceMs: number, since?: number): Promise<Session[]> {
     return this.#transaction(async (c) => {
       // SKIP LOCKED: a session locked right now is being folded (it is not silent) or reaped by
-      // another node.
+      // another node. Silence counts from `since` at the earliest (see Store.reapOverdue).
       const { rows } = await c.query<SessionRow>(
         `SELECT * FROM sessions
           WHERE status = 'open' AND next_update_due < $1
             AND next_update_due + interim_interval * 1000::bigint + $2 < $3
+            AND ($4::bigint IS NULL OR $4 + 2 * interim_interval * 1000::bigint + $2 < $3)
           ORDER BY id FOR UPDATE SKIP LOCKED`,
-        [now - graceMs, graceMs, now],
+        [now - graceMs, graceMs, now, since ?? null],
       );
       const reaped: Session[] = [];
       for (const row of rows) {
         const s = rowToSession(row);
-        Object.assign(s, staleState(s, now));
-        await this.#writeSession(c, s);
-        reaped.push(s);
+        const change = staleState(s, now);
+        const { rowCount } = await c.query(
+          `UPDATE sessions SET status = $2, stopped_at = $3, terminate_cause = $4, next_update_due = $5, note = $6
+            WHERE id = $1 AND status = 'open'`,
+          [s.id, change.status, change.stoppedAt, change.terminateCause, change.nextUpdateDue, change.note],
+        );
+        if (rowCount === 0) continue;
+        reaped.push({ ...s, ...change });
       }
       return reaped;
     });
