@@ -306,9 +306,10 @@ export class PostgresStore implements Store {
 
       const latestId = latestByKey.get(key);
       const latest = latestId === undefined ? undefined : working.get(latestId);
-      const row = latest !== undefined && startsNewSession(latest.state, r) ? undefined : latest;
-      // A record older than the latest session under its key may be a late copy of a record of
-      // an earlier session (a NAS that reused the session id).
+      let row = latest !== undefined && startsNewSession(latest.state, r) ? undefined : latest;
+      // A record older than the latest session under its key may belong to an earlier session (a
+      // NAS that reused the session id): a late copy of one of its records, or a late record of
+      // it that never arrived before. Either way it is that session's, not the new one's.
       if (latest !== undefined && r.eventTime < latest.state.startedAt) {
         const { rows } = await c.query<{ id: number; session_pk: number }>(
           `SELECT r.id, r.session_pk FROM sessions s JOIN records r ON r.session_pk = s.id
@@ -318,6 +319,17 @@ export class PostgresStore implements Store {
         if (rows[0] !== undefined) {
           results.push({ recordId: rows[0].id, sessionPk: rows[0].session_pk, duplicate: true });
           continue;
+        }
+        if (r.kind !== "start") {
+          const { rows: owners } = await c.query<SessionRow>(
+            "SELECT * FROM sessions WHERE session_key = $1 AND id < $2 AND started_at <= $3 ORDER BY id DESC LIMIT 1 FOR UPDATE",
+            [key, latest.id, r.eventTime],
+          );
+          const owner = owners[0];
+          if (owner !== undefined) {
+            row = working.get(owner.id) ?? { id: owner.id, key, state: sessionState(rowToSession(owner)), isNew: false, dirty: false };
+            working.set(owner.id, row);
+          }
         }
       }
       if (row !== undefined) {

@@ -37,6 +37,7 @@ export class SqliteStore implements Store {
   readonly #findDuplicateInSession: Database.Statement;
   readonly #findDuplicateUnattached: Database.Statement;
   readonly #findDuplicateUnderKey: Database.Statement;
+  readonly #findEarlierSession: Database.Statement;
   readonly #findSessionByKey: Database.Statement;
   readonly #insertSession: Database.Statement;
   readonly #updateSession: Database.Statement;
@@ -80,6 +81,9 @@ export class SqliteStore implements Store {
     this.#findDuplicateUnderKey = db.prepare(`
       SELECT r.id, r.session_pk FROM sessions s JOIN records r ON r.session_pk = s.id
        WHERE s.session_key = ? AND r.dedup_key = ?`);
+    this.#findEarlierSession = db.prepare(
+      "SELECT * FROM sessions WHERE session_key = ? AND id < ? AND started_at <= ? ORDER BY id DESC LIMIT 1",
+    );
     this.#findSessionByKey = db.prepare("SELECT * FROM sessions WHERE session_key = ? ORDER BY id DESC LIMIT 1");
     this.#insertSession = db.prepare(`
       INSERT INTO sessions (
@@ -263,14 +267,21 @@ export class SqliteStore implements Store {
     const key = sessionKey(r);
     const latest = this.#latestSession(key);
     // A reused Acct-Session-Id after the session ended starts a new session under the same key.
-    const row = latest !== undefined && startsNewSession(latest.state, r) ? undefined : latest;
-    const current = row === undefined ? null : row.state;
-    // A record older than the latest session under its key may be a late copy of a record of
-    // an earlier session (a NAS that reused the session id): look there too.
+    let row = latest !== undefined && startsNewSession(latest.state, r) ? undefined : latest;
+    // A record older than the latest session under its key may belong to an earlier session (a
+    // NAS that reused the session id): a late copy of one of its records, or a late record of
+    // it that never arrived before. Either way it is that session's, not the new one's.
+    let earlierSession = false;
     if (latest !== undefined && r.eventTime < latest.state.startedAt) {
       const earlier = this.#findDuplicateUnderKey.get(key, r.dedupKey) as { id: number; session_pk: number } | undefined;
       if (earlier !== undefined) return this.#duplicate(earlier.id, earlier.session_pk, r);
+      const owner = r.kind === "start" ? undefined : (this.#findEarlierSession.get(key, latest.id, r.eventTime) as SessionRow | undefined);
+      if (owner !== undefined) {
+        row = { id: owner.id, state: sessionState(rowToSession(owner)) };
+        earlierSession = true;
+      }
     }
+    const current = row === undefined ? null : row.state;
     // Folding is pure: computed first, applied only once the record proves not a duplicate.
     const next = foldRecord(current, r, defaultInterimInterval);
     // A new session is stored first, so its first record goes in already linked to it. (Its
@@ -300,7 +311,8 @@ export class SqliteStore implements Store {
         );
       }
     }
-    this.#remember(key, { id: sessionPk, state: next });
+    // The cache holds the latest session of a key, which an earlier one is not.
+    if (!earlierSession) this.#remember(key, { id: sessionPk, state: next });
     return { recordId, sessionPk, duplicate: false };
   }
 

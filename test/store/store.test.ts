@@ -339,6 +339,24 @@ for (const backend of BACKENDS) {
           assert.equal(await db.countRecords(), 4);
         }));
 
+      test("a late record of an earlier session that never arrived before goes to that session, not to the new one under the reused id", () =>
+        withStore(async (store) => {
+          const [a] = await store.appendRecords([rec({ kind: "start", eventTime: T0 }), rec({ kind: "stop", eventTime: T0 + 5 * MIN, inputOctets: 900, sessionTime: 300 })], 300);
+          const [b] = await store.appendRecords([rec({ kind: "start", eventTime: T0 + 10 * MIN })], 300);
+          // An interim of the first session, sent before its Stop, delivered only now.
+          const [late] = await store.appendRecords([rec({ kind: "interim", eventTime: T0 + 2 * MIN, inputOctets: 5000, sessionTime: 120 })], 300);
+          assert.equal(late!.duplicate, false);
+          assert.equal(late!.sessionPk, a!.sessionPk, "stored with the session it belongs to");
+          const sa = await store.getSession(a!.sessionPk!);
+          assert.deepEqual([sa!.status, sa!.inputOctets], ["closed", 900], "the closed session keeps its Stop's totals");
+          const sb = await store.getSession(b!.sessionPk!);
+          assert.deepEqual([sb!.status, sb!.inputOctets], ["open", 0], "the new session did not take the old counters");
+          // The new session still takes its own records.
+          const [own] = await store.appendRecords([rec({ kind: "interim", eventTime: T0 + 11 * MIN, inputOctets: 10, sessionTime: 60 })], 300);
+          assert.equal(own!.sessionPk, b!.sessionPk);
+          assert.equal((await store.getSession(b!.sessionPk!))!.inputOctets, 10);
+        }));
+
       test("another connection's commits are seen: no fold from a stale copy of the session", () =>
         withStore(async (store, db) => {
           const other = await db.openOther();
