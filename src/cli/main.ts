@@ -6,6 +6,7 @@ import { register as registerBench } from "./bench.ts";
 import { register as registerConfig } from "./config.ts";
 import { register as registerDisconnect } from "./disconnect.ts";
 import { register as registerExport } from "./export.ts";
+import { register as registerImport } from "./import.ts";
 import { register as registerOpenVpn } from "./openvpn.ts";
 import { register as registerPlugins } from "./plugins.ts";
 import { register as registerRadius } from "./radius.ts";
@@ -20,7 +21,7 @@ const program = new Command("tally")
   .option("-c, --config <path>", "configuration file (default: $TALLY_CONFIG or ./tally.yaml)")
   .showHelpAfterError();
 
-for (const register of [registerServe, registerSessions, registerUsage, registerRecords, registerUsers, registerDisconnect, registerAudit, registerExport, registerOpenVpn, registerPlugins, registerRadius, registerBench, registerConfig]) {
+for (const register of [registerServe, registerSessions, registerUsage, registerRecords, registerUsers, registerDisconnect, registerAudit, registerImport, registerExport, registerOpenVpn, registerPlugins, registerRadius, registerBench, registerConfig]) {
   register(program);
 }
 
