@@ -100,7 +100,8 @@ export function register(program: Command): void {
               store,
               state,
               context,
-              defaultInterimInterval: config.accounting.defaultInterimInterval,
+              // As the live path has it (accounting/core.ts): 0 means no expected interval.
+              defaultInterimInterval: config.accounting.defaultInterimInterval > 0 ? config.accounting.defaultInterimInterval : null,
               batchSize,
               limit,
               shouldStop: () => stopping,

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { copyFileSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { parse } from "csv-parse/sync";
 import { freeRadiusUnavailable, startFreeRadius, type FreeRadiusAnchor } from "../../bench/anchors/freeradius.ts";
 import { BASE_CONFIG, makeTempDir, radclient, runCli, SECRET, startTally, until, type TallyProcess } from "../interop/harness.ts";
 import { replicateTo } from "./replicate.ts";
@@ -166,6 +167,21 @@ describe("tally import detail: a detail file from FreeRADIUS 3.2", { skip: skip 
     const reread = JSON.parse(await cli(fresh.config, ["import", "detail", detail, "--state", state, "--json"])) as ImportJson;
     assert.deepEqual([reread.entries, reread.imported, reread.duplicates], [ENTRIES, 0, ENTRIES]);
     assert.deepEqual(await sessions(fresh.config), before);
+  });
+
+  it("exported after the import: CSV (read back with csv-parse) and JSON Lines hold what the store holds", async () => {
+    const listed = (JSON.parse(await cli(fresh.config, ["sessions", "--json"])) as Record<string, unknown>[]).sort((a, b) => (a.id as number) - (b.id as number));
+    const csvSessions = parse(await cli(fresh.config, ["export", "sessions", "--format", "csv"]), { columns: true }) as Record<string, string>[];
+    assert.deepEqual(csvSessions, listed.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, v === null ? "" : String(v)]))));
+    const jsonl = (await cli(fresh.config, ["export", "records", "--format", "jsonl"])).trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.equal(jsonl.length, ENTRIES);
+    const csvRecords = parse(await cli(fresh.config, ["export", "records", "--format", "csv"]), { columns: true }) as Record<string, string>[];
+    assert.deepEqual(
+      csvRecords,
+      jsonl.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, v === null ? "" : typeof v === "object" ? JSON.stringify(v) : String(v)]))),
+    );
+    const connect = csvRecords.find((r) => r.attributes!.includes("Connect-Info"))!;
+    assert.ok(connect.attributes!.includes('"value":"café \\"fast\\", 100\\\\M"'), connect.attributes);
   });
 
   it("stopped partway (--limit) and run again: every entry stored exactly once", async () => {
