@@ -5,7 +5,7 @@
 import type { Command } from "commander";
 import { createWriteStream } from "node:fs";
 import { rename, rm } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import type { Writable } from "node:stream";
 import { finished } from "node:stream/promises";
 import { exportRows, highestId, type ExportFormat, type ExportWhat } from "../export/export.ts";
@@ -45,7 +45,7 @@ export function register(program: Command): void {
 
         await withStore(program.opts<GlobalOptions>(), async (store) => {
           const file = o.output === undefined ? null : resolve(o.output);
-          const tmp = file === null ? null : `${dirname(file)}/.${file.split("/").pop()}.${process.pid}.tmp`;
+          const tmp = file === null ? null : join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
           const out: Writable = tmp === null ? process.stdout : createWriteStream(tmp, { flags: "wx" });
           // Errors are taken from the writes (export.ts); this only keeps them from being uncaught.
           const ignore = () => {};
