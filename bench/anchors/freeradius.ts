@@ -29,6 +29,8 @@ export interface FreeRadiusOptions {
   acctPort?: number;
   /** sqlite mode: where the database goes (a fresh sub-directory, removed by stop()); default `dir`. */
   sqliteDir?: string;
+  /** Edits the written raddb before radiusd starts (a test that needs more than a mode gives). */
+  customize?: (raddb: string) => Promise<void>;
 }
 
 export interface FreeRadiusAnchor {
@@ -199,6 +201,7 @@ async function startOnce(o: FreeRadiusOptions, bin: string, version: string, rec
       sqliteFile = join(dbDir, "radius.db");
     }
     const layout = await writeRaddb({ dir, mode: o.mode, secret: o.secret, users: o.users ?? [], ports, recvBuff, sqliteFile });
+    await o.customize?.(layout.raddb);
 
     // -f: no fork, so child.pid is radiusd; no -x/-X: multi-threaded, normal logging.
     const log = await open(logFile, "a");

@@ -5,6 +5,8 @@ import { register as registerAudit } from "./audit.ts";
 import { register as registerBench } from "./bench.ts";
 import { register as registerConfig } from "./config.ts";
 import { register as registerDisconnect } from "./disconnect.ts";
+import { register as registerExport } from "./export.ts";
+import { register as registerImport } from "./import.ts";
 import { register as registerMigrate } from "./migrate.ts";
 import { register as registerOpenVpn } from "./openvpn.ts";
 import { register as registerPlugins } from "./plugins.ts";
@@ -22,7 +24,7 @@ const program = new Command("tally")
   .option("-c, --config <path>", "configuration file (default: $TALLY_CONFIG or ./tally.yaml)")
   .showHelpAfterError();
 
-for (const register of [registerServe, registerSessions, registerUsage, registerRecords, registerUsers, registerDisconnect, registerReap, registerPrune, registerAudit, registerOpenVpn, registerPlugins, registerRadius, registerBench, registerConfig, registerMigrate]) {
+for (const register of [registerServe, registerSessions, registerUsage, registerRecords, registerUsers, registerDisconnect, registerReap, registerPrune, registerAudit, registerImport, registerExport, registerOpenVpn, registerPlugins, registerRadius, registerBench, registerConfig, registerMigrate]) {
   register(program);
 }
 
