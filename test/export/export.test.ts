@@ -14,9 +14,11 @@ import { exportRows, highestId } from "../../src/export/export.ts";
 import { SESSION_COLUMNS } from "../../src/export/rows.ts";
 import type { StoredRecord } from "../../src/model/record.ts";
 import { sessionToJson, type Session } from "../../src/model/session.ts";
+import { PostgresStore } from "../../src/store/postgres.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 import type { Store, TimeRange } from "../../src/store/store.ts";
 import { repoRoot, runCli } from "../interop/harness.ts";
+import { PostgresServer, postgresUnavailable } from "../support/postgres.ts";
 import { MIN, rec, T0, tempDir, type TempDir } from "../store/fixtures.ts";
 
 const ODD_USER = 'o\'brien, "the" user\nsecond line';
@@ -37,9 +39,9 @@ function expectedSessionCells(s: Record<string, unknown>): Record<string, string
   return Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v === null ? "" : String(v)]));
 }
 
-function writeConfig(dir: string): string {
+function writeConfig(dir: string, store: object = { sqlite: "./tally.db" }): string {
   const config = join(dir, "tally.yaml");
-  writeFileSync(config, JSON.stringify({ store: { sqlite: "./tally.db" }, radius: { auth: null, acct: null } }));
+  writeFileSync(config, JSON.stringify({ store, radius: { auth: null, acct: null } }));
   return config;
 }
 
@@ -49,113 +51,131 @@ async function cli(config: string, args: string[]): Promise<string> {
   return r.stdout;
 }
 
-describe("tally export", () => {
-  let tmp: TempDir;
-  let config: string;
-  let stored: StoredRecord[];
+const pgMissing = postgresUnavailable();
 
-  before(async () => {
-    tmp = tempDir();
-    config = writeConfig(tmp.dir);
-    const store = SqliteStore.open(tmp.file("tally.db"));
-    try {
-      // Ten minutes of records: two sessions, one with an awkward user name, and an Accounting-On.
-      const records = [
-        rec({ kind: "on", eventTime: T0 }),
-        rec({ kind: "start", eventTime: T0 + MIN, user: ODD_USER, sessionId: "a", framedAddress: "10.0.0.1" }),
-        rec({ kind: "start", eventTime: T0 + 2 * MIN, sessionId: "b", user: "bob" }),
-        rec({ kind: "interim", eventTime: T0 + 3 * MIN, user: ODD_USER, sessionId: "a", inputOctets: 5 * 2 ** 32, outputOctets: 7, sessionTime: 120 }),
-        rec({
-          kind: "stop", eventTime: T0 + 4 * MIN, user: ODD_USER, sessionId: "a", inputOctets: 6 * 2 ** 32, outputOctets: 9, sessionTime: 180,
-          terminateCause: "User-Request", attributes: [{ name: "Connect-Info", value: 'café "fast", 100\\M' }, { name: "Tunnel-Type", value: "VLAN", tag: 1 }],
-        }),
-        ...Array.from({ length: 5 }, (_, i) => rec({ kind: "interim", eventTime: T0 + (5 + i) * MIN, sessionId: "b", user: "bob", inputOctets: i, sessionTime: 60 * i })),
+// The same export from either store.
+for (const backend of ["sqlite", "postgres"] as const) {
+  describe(`tally export: ${backend}`, { skip: backend === "postgres" ? (pgMissing ?? false) : false }, () => {
+    let tmp: TempDir;
+    let config: string;
+    let stored: StoredRecord[];
+
+    let pg: PostgresServer | undefined;
+
+    before(async () => {
+      tmp = tempDir();
+      let store: Store;
+      if (backend === "postgres") {
+        pg = await PostgresServer.start();
+        const url = await pg.createDatabase("export");
+        config = writeConfig(tmp.dir, { postgres: url });
+        store = await PostgresStore.open(url);
+      } else {
+        config = writeConfig(tmp.dir);
+        store = SqliteStore.open(tmp.file("tally.db"));
+      }
+      try {
+        // Ten minutes of records: two sessions, one with an awkward user name, and an Accounting-On.
+        const records = [
+          rec({ kind: "on", eventTime: T0 }),
+          rec({ kind: "start", eventTime: T0 + MIN, user: ODD_USER, sessionId: "a", framedAddress: "10.0.0.1" }),
+          rec({ kind: "start", eventTime: T0 + 2 * MIN, sessionId: "b", user: "bob" }),
+          rec({ kind: "interim", eventTime: T0 + 3 * MIN, user: ODD_USER, sessionId: "a", inputOctets: 5 * 2 ** 32, outputOctets: 7, sessionTime: 120 }),
+          rec({
+            kind: "stop", eventTime: T0 + 4 * MIN, user: ODD_USER, sessionId: "a", inputOctets: 6 * 2 ** 32, outputOctets: 9, sessionTime: 180,
+            terminateCause: "User-Request", attributes: [{ name: "Connect-Info", value: 'café "fast", 100\\M' }, { name: "Tunnel-Type", value: "VLAN", tag: 1 }],
+          }),
+          ...Array.from({ length: 5 }, (_, i) => rec({ kind: "interim", eventTime: T0 + (5 + i) * MIN, sessionId: "b", user: "bob", inputOctets: i, sessionTime: 60 * i })),
+        ];
+        await store.appendRecords(records, 300);
+        stored = await store.exportRecords({}, 0, 1000);
+      } finally {
+        await store.close();
+      }
+    });
+    after(() => {
+      tmp.cleanup();
+      pg?.destroy();
+    });
+
+    it("records as CSV: a header line, and every cell of every record as stored (csv-parse reads it back)", async () => {
+      const out = await cli(config, ["export", "records", "--format", "csv"]);
+      assert.ok(out.endsWith("\r\n"), "RFC 4180 line ends");
+      const rows = parseSync(out, { columns: true }) as Record<string, string>[];
+      assert.equal(rows.length, 10);
+      assert.equal(stored.length, 10);
+      assert.deepEqual(rows, stored.map(expectedRecordCells));
+      assert.equal(rows[1]!.user, ODD_USER);
+      assert.deepEqual(JSON.parse(rows[4]!.attributes!), [{ name: "Connect-Info", value: 'café "fast", 100\\M' }, { name: "Tunnel-Type", value: "VLAN", tag: 1 }]);
+    });
+
+    it("records as JSON Lines: one object per record, the same as tally records --json prints", async () => {
+      const out = await cli(config, ["export", "records", "--format", "jsonl"]);
+      const lines = out.split("\n");
+      assert.equal(lines.pop(), "", "ends with a newline");
+      const rows = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+      assert.deepEqual(
+        rows,
+        stored.map((r) => ({ ...r, receivedAt: new Date(r.receivedAt).toISOString(), eventTime: new Date(r.eventTime).toISOString() })),
+      );
+      const sessionPk = rows[1]!.sessionPk as number;
+      const viaRecords = JSON.parse(await cli(config, ["records", "--session", String(sessionPk), "--json"])) as Record<string, unknown>[];
+      assert.deepEqual(rows.filter((r) => r.sessionPk === sessionPk), viaRecords);
+    });
+
+    it("sessions as CSV and JSON Lines: the same as tally sessions --json", async () => {
+      const listed = (JSON.parse(await cli(config, ["sessions", "--json"])) as Record<string, unknown>[]).sort((a, b) => (a.id as number) - (b.id as number));
+      assert.equal(listed.length, 2);
+      const jsonl = (await cli(config, ["export", "sessions", "--format", "jsonl"])).trim().split("\n").map((l) => JSON.parse(l) as unknown);
+      assert.deepEqual(jsonl, listed);
+      const csv = parseSync(await cli(config, ["export", "sessions", "--format", "csv"]), { columns: true }) as Record<string, string>[];
+      assert.deepEqual(csv, listed.map(expectedSessionCells));
+      assert.equal(csv[0]!.inputOctets, String(6 * 2 ** 32));
+    });
+
+    it("--since and --until bound records by receipt ([since, until)) and sessions by activity", async () => {
+      const at = (m: number) => new Date(T0 + m * MIN).toISOString();
+      const out = await cli(config, ["export", "records", "--format", "jsonl", "--since", at(2), "--until", at(5)]);
+      const got = out.trim().split("\n").map((l) => (JSON.parse(l) as { receivedAt: string }).receivedAt);
+      assert.deepEqual(got, [at(2), at(3), at(4)]);
+      // Session "a" ran from minute 1 to 4, "b" from 2 to 9: after minute 4, only "b" was active.
+      const later = (await cli(config, ["export", "sessions", "--format", "jsonl", "--since", at(5)])).trim().split("\n");
+      assert.deepEqual(later.map((l) => (JSON.parse(l) as { sessionId: string }).sessionId), ["b"]);
+      const early = (await cli(config, ["export", "sessions", "--format", "jsonl", "--until", at(2)])).trim().split("\n");
+      assert.deepEqual(early.map((l) => (JSON.parse(l) as { sessionId: string }).sessionId), ["a"]);
+      // A date alone is midnight UTC: nothing of T0's day after it.
+      const none = await cli(config, ["export", "records", "--format", "csv", "--since", "2024-01-16"]);
+      assert.equal(parseSync(none, { columns: true }).length, 0);
+      assert.ok(none.startsWith("id,sessionPk,protocol,kind,receivedAt,"), `header line even with no rows: ${none}`);
+    });
+
+    it("bad options: exit 2 and a message naming the option", async () => {
+      const cases: [string[], RegExp][] = [
+        [["export", "records", "--since", "yesterday"], /--since: expected a date like 2026-11-01/],
+        [["export", "records", "--until", "2024-13-45"], /--until: expected a date/],
+        [["export", "records", "--since", "2024-01-02", "--until", "2024-01-01"], /--until: must be after --since/],
+        [["export", "records", "--format", "xml"], /--format: expected csv or jsonl, got "xml"/],
+        [["export", "users"], /export: expected records or sessions, got "users"/],
       ];
-      await store.appendRecords(records, 300);
-      stored = await store.exportRecords({}, 0, 1000);
-    } finally {
-      await store.close();
-    }
-  });
-  after(() => tmp.cleanup());
+      for (const [args, message] of cases) {
+        const r = await runCli(config, args);
+        assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+        assert.match(r.stderr, message);
+        assert.equal(r.stdout, "", "nothing on stdout");
+      }
+    });
 
-  it("records as CSV: a header line, and every cell of every record as stored (csv-parse reads it back)", async () => {
-    const out = await cli(config, ["export", "records", "--format", "csv"]);
-    assert.ok(out.endsWith("\r\n"), "RFC 4180 line ends");
-    const rows = parseSync(out, { columns: true }) as Record<string, string>[];
-    assert.equal(rows.length, 10);
-    assert.equal(stored.length, 10);
-    assert.deepEqual(rows, stored.map(expectedRecordCells));
-    assert.equal(rows[1]!.user, ODD_USER);
-    assert.deepEqual(JSON.parse(rows[4]!.attributes!), [{ name: "Connect-Info", value: 'café "fast", 100\\M' }, { name: "Tunnel-Type", value: "VLAN", tag: 1 }]);
+    it("the columns of a session CSV are the keys of tally sessions --json, in order", () => {
+      const s: Session = {
+        id: 1, protocol: "radius", client: "c", nas: "n", user: null, sessionId: "x", status: "open", startedAt: 0, updatedAt: 0,
+        stoppedAt: null, inputOctets: 0, outputOctets: 0, inputPackets: 0, outputPackets: 0, sessionTime: 0, terminateCause: null,
+        framedAddress: null, clientAddress: null, nasPort: null, interimInterval: null, nextUpdateDue: null, disconnect: null,
+        disconnectReason: null, note: null,
+      };
+      assert.deepEqual([...SESSION_COLUMNS], Object.keys(sessionToJson(s)));
+    });
   });
-
-  it("records as JSON Lines: one object per record, the same as tally records --json prints", async () => {
-    const out = await cli(config, ["export", "records", "--format", "jsonl"]);
-    const lines = out.split("\n");
-    assert.equal(lines.pop(), "", "ends with a newline");
-    const rows = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-    assert.deepEqual(
-      rows,
-      stored.map((r) => ({ ...r, receivedAt: new Date(r.receivedAt).toISOString(), eventTime: new Date(r.eventTime).toISOString() })),
-    );
-    const sessionPk = rows[1]!.sessionPk as number;
-    const viaRecords = JSON.parse(await cli(config, ["records", "--session", String(sessionPk), "--json"])) as Record<string, unknown>[];
-    assert.deepEqual(rows.filter((r) => r.sessionPk === sessionPk), viaRecords);
-  });
-
-  it("sessions as CSV and JSON Lines: the same as tally sessions --json", async () => {
-    const listed = (JSON.parse(await cli(config, ["sessions", "--json"])) as Record<string, unknown>[]).sort((a, b) => (a.id as number) - (b.id as number));
-    assert.equal(listed.length, 2);
-    const jsonl = (await cli(config, ["export", "sessions", "--format", "jsonl"])).trim().split("\n").map((l) => JSON.parse(l) as unknown);
-    assert.deepEqual(jsonl, listed);
-    const csv = parseSync(await cli(config, ["export", "sessions", "--format", "csv"]), { columns: true }) as Record<string, string>[];
-    assert.deepEqual(csv, listed.map(expectedSessionCells));
-    assert.equal(csv[0]!.inputOctets, String(6 * 2 ** 32));
-  });
-
-  it("--since and --until bound records by receipt ([since, until)) and sessions by activity", async () => {
-    const at = (m: number) => new Date(T0 + m * MIN).toISOString();
-    const out = await cli(config, ["export", "records", "--format", "jsonl", "--since", at(2), "--until", at(5)]);
-    const got = out.trim().split("\n").map((l) => (JSON.parse(l) as { receivedAt: string }).receivedAt);
-    assert.deepEqual(got, [at(2), at(3), at(4)]);
-    // Session "a" ran from minute 1 to 4, "b" from 2 to 9: after minute 4, only "b" was active.
-    const later = (await cli(config, ["export", "sessions", "--format", "jsonl", "--since", at(5)])).trim().split("\n");
-    assert.deepEqual(later.map((l) => (JSON.parse(l) as { sessionId: string }).sessionId), ["b"]);
-    const early = (await cli(config, ["export", "sessions", "--format", "jsonl", "--until", at(2)])).trim().split("\n");
-    assert.deepEqual(early.map((l) => (JSON.parse(l) as { sessionId: string }).sessionId), ["a"]);
-    // A date alone is midnight UTC: nothing of T0's day after it.
-    const none = await cli(config, ["export", "records", "--format", "csv", "--since", "2024-01-16"]);
-    assert.equal(parseSync(none, { columns: true }).length, 0);
-    assert.ok(none.startsWith("id,sessionPk,protocol,kind,receivedAt,"), `header line even with no rows: ${none}`);
-  });
-
-  it("bad options: exit 2 and a message naming the option", async () => {
-    const cases: [string[], RegExp][] = [
-      [["export", "records", "--since", "yesterday"], /--since: expected a date like 2026-11-01/],
-      [["export", "records", "--until", "2024-13-45"], /--until: expected a date/],
-      [["export", "records", "--since", "2024-01-02", "--until", "2024-01-01"], /--until: must be after --since/],
-      [["export", "records", "--format", "xml"], /--format: expected csv or jsonl, got "xml"/],
-      [["export", "users"], /export: expected records or sessions, got "users"/],
-    ];
-    for (const [args, message] of cases) {
-      const r = await runCli(config, args);
-      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
-      assert.match(r.stderr, message);
-      assert.equal(r.stdout, "", "nothing on stdout");
-    }
-  });
-
-  it("the columns of a session CSV are the keys of tally sessions --json, in order", () => {
-    const s: Session = {
-      id: 1, protocol: "radius", client: "c", nas: "n", user: null, sessionId: "x", status: "open", startedAt: 0, updatedAt: 0,
-      stoppedAt: null, inputOctets: 0, outputOctets: 0, inputPackets: 0, outputPackets: 0, sessionTime: 0, terminateCause: null,
-      framedAddress: null, clientAddress: null, nasPort: null, interimInterval: null, nextUpdateDue: null, disconnect: null,
-      disconnectReason: null, note: null,
-    };
-    assert.deepEqual([...SESSION_COLUMNS], Object.keys(sessionToJson(s)));
-  });
-});
+}
 
 describe("tally export: 50,000 records", () => {
   const N = 50_000;
