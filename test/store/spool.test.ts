@@ -6,10 +6,14 @@
 
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { pino } from "pino";
 import { AccountingCore } from "../../src/accounting/core.ts";
+import { AccountingService } from "../../src/accounting/service.ts";
 import type { AccountingRecord } from "../../src/model/record.ts";
+import { PluginHost } from "../../src/plugins/host.ts";
+import { storeView } from "../../src/plugins/store-view.ts";
 import { encodeBatch, scanFrames } from "../../src/store/journal-codec.ts";
 import { Journal } from "../../src/store/journal.ts";
 import { isStoreUnavailable, SpoolingStore, type SpoolingStoreOptions } from "../../src/store/spooling-store.ts";
@@ -299,6 +303,42 @@ describe("spool", () => {
     assert.equal(bare.stats.committed, 0, "nothing acknowledged");
     await bare.close();
     await sqlite.close();
+  });
+
+  test("plugins see a spooled record with no session and spooled: true; the sessions it closed are announced at replay", async () => {
+    const { sqlite, faults, spool } = await rig("plugins");
+    const file = tmp.file("probe.jsonl");
+    const probe = join(import.meta.dirname, "..", "plugins", "fixtures", "probe.ts");
+    const logger = pino({ level: "silent" });
+    const host = await PluginHost.load([{ module: probe, resolved: { path: probe }, options: { file }, timeoutMs: 2000, baseDir: "/" }], storeView(spool), logger);
+    const core = new AccountingCore(spool, { defaultInterimInterval: 600, maxBatch: 100 });
+    const service = new AccountingService(core, spool, () => host, logger);
+    spool.onReplayed((records, results) => service.replayed(records, results));
+    faults.down = true;
+    for (const r of session("pl-1", 1)) {
+      const outcome = await service.account(r);
+      assert.equal(outcome.status, "ok");
+      assert.equal(outcome.session, null);
+      assert.equal(outcome.result.spooled, true);
+    }
+    const calls = () => fs.readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(calls().map((c) => [c.hook, c.kind, c.spooled, c.sessionStatus]), [
+      ["accounting", "start", true, null],
+      ["accounting", "interim", true, null],
+      ["accounting", "stop", true, null],
+    ]);
+    faults.down = false;
+    await spool.replay();
+    for (let i = 0; i < 100 && calls().length < 4; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(calls()[3], { hook: "sessionClosed", sessionId: "pl-1", status: "closed" });
+    // Once replayed, records are stored and plugins see their session as before.
+    const outcome = await service.account(rec({ kind: "interim", sessionId: "pl-2", dedupKey: "pl-2-i" }));
+    assert.equal(outcome.session?.sessionId, "pl-2");
+    assert.deepEqual(calls().map((c) => c.spooled).at(-1), false);
+    await core.close();
+    await host.close();
+    await spool.close();
+    assert.equal(sqlite.database.open, false, "closed");
   });
 });
 
