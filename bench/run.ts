@@ -6,6 +6,7 @@
 //   RADIUS accounting: Tally (SQLite, fsync'd before every answer) vs FreeRADIUS writing its
 //     detail file (no fsync) and vs FreeRADIUS with its SQLite module.
 //   RADIUS PAP authentication vs FreeRADIUS with users in its files module.
+//   RADIUS accounting with PostgreSQL as Tally's store (a private server on loopback).
 //   TACACS+ accounting and PAP authentication: Tally over 8 persistent connections and over a
 //     connection per request (tac_plus-ng is not packaged by Debian; see BENCHMARKS.md).
 //   Latency at half of Tally's accounting peak (open loop).
@@ -22,6 +23,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import type { LoadReport } from "../src/bench/stats.ts";
 import { repoRoot, startTally, type TallyProcess } from "../test/interop/harness.ts";
+import { PostgresServer, postgresUnavailable } from "../test/support/postgres.ts";
 import { freeRadiusUnavailable, startFreeRadius, type FreeRadiusMode } from "./anchors/freeradius.ts";
 import { bytesWritten, mainThreadCpu, processCpu } from "./proc.ts";
 
@@ -64,9 +66,9 @@ async function measure(pid: number, args: string[]): Promise<{ report: LoadRepor
   };
 }
 
-async function withTally<T>(fn: (t: TallyProcess) => Promise<T>): Promise<T> {
+async function withTally<T>(fn: (t: TallyProcess) => Promise<T>, store: object = { sqlite: "./tally.db" }): Promise<T> {
   const tally = await startTally({
-    store: { sqlite: "./tally.db" },
+    store,
     radius: { auth: "127.0.0.1:0", acct: "127.0.0.1:0" },
     tacacs: { listen: "127.0.0.1:0" },
     clients: [{ name: "bench", address: "127.0.0.0/8", secret: SECRET, tacacsKey: KEY }],
@@ -118,6 +120,21 @@ await withTally(async (t) => {
   add("TACACS+ accounting", "Tally, a connection per request", await measure(t.child.pid!, ["tacacs-acct", "--target", `127.0.0.1:${t.tacacsPort}`, "--key", KEY, "--requests", String(n(10_000)), "--concurrency", "32", "--per-request"]));
   add("TACACS+ PAP authentication", "Tally, 8 persistent connections", await measure(t.child.pid!, ["tacacs-authen", "--target", `127.0.0.1:${t.tacacsPort}`, "--key", KEY, "--requests", String(n(20_000)), "--concurrency", "64", "--connections", "8", "--user", "bench", "--password", "benchpass"]));
 });
+// ------------------------------------------------------------------ PostgreSQL as the store
+// One node on a private PostgreSQL server on the same two cores (fsync and synchronous_commit
+// on). The server CPU column is Tally's alone; PostgreSQL's backends use the rest.
+const pgMissing = postgresUnavailable();
+if (pgMissing !== null) process.stderr.write(`skipping PostgreSQL: ${pgMissing}\n`);
+else {
+  const pg = await PostgresServer.start();
+  try {
+    const url = await pg.createDatabase("bench");
+    await withTally(async (t) => add("RADIUS accounting", "Tally (PostgreSQL, one node, commit before each answer)", await measure(t.child.pid!, acct(t.acctPort, n(50_000)))), { postgres: url, spool: false });
+  } finally {
+    pg.destroy();
+  }
+}
+
 // ------------------------------------------------------------------ many open sessions
 const openSessions = Number(process.env.BENCH_OPEN_SESSIONS ?? 1_000_000);
 let manySessions = "";

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the side-by-side benchmark needs: FreeRADIUS 3.2 as the anchor
-# (bench/anchors/freeradius.ts), radclient (freeradius-utils) and sqlite3.
+# (bench/anchors/freeradius.ts), radclient (freeradius-utils), sqlite3, and the PostgreSQL server
+# (the PostgreSQL row starts a private cluster of its own, as the tests do).
 # The anchor runs its own private radiusd from a copy of /etc/freeradius/3.0 on free ports, so
 # the package's own service is not wanted: if this script installs freeradius, the service is
 # disabled, and stopped if the install started it (it would hold 1812/1813). A freeradius that
@@ -15,7 +16,7 @@ installed freeradius || new_freeradius=yes
 # radiusd processes that exist before the install are not ours to touch.
 before=" $(pgrep -x freeradius | tr '\n' ' ' || true) "
 
-apt_install freeradius freeradius-utils sqlite3
+apt_install freeradius freeradius-utils sqlite3 postgresql
 
 if [ "$new_freeradius" = yes ]; then
   started=()

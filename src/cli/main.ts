@@ -5,6 +5,7 @@ import { register as registerAudit } from "./audit.ts";
 import { register as registerBench } from "./bench.ts";
 import { register as registerConfig } from "./config.ts";
 import { register as registerDisconnect } from "./disconnect.ts";
+import { register as registerMigrate } from "./migrate.ts";
 import { register as registerOpenVpn } from "./openvpn.ts";
 import { register as registerPlugins } from "./plugins.ts";
 import { register as registerRadius } from "./radius.ts";
@@ -19,7 +20,7 @@ const program = new Command("tally")
   .option("-c, --config <path>", "configuration file (default: $TALLY_CONFIG or ./tally.yaml)")
   .showHelpAfterError();
 
-for (const register of [registerServe, registerSessions, registerUsage, registerRecords, registerUsers, registerDisconnect, registerAudit, registerOpenVpn, registerPlugins, registerRadius, registerBench, registerConfig]) {
+for (const register of [registerServe, registerSessions, registerUsage, registerRecords, registerUsers, registerDisconnect, registerAudit, registerOpenVpn, registerPlugins, registerRadius, registerBench, registerConfig, registerMigrate]) {
   register(program);
 }
 

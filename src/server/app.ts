@@ -94,8 +94,14 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
   for (const p of plugins.list()) logger.info({ plugin: p.name, module: p.module, hooks: p.hooks }, "plugin loaded");
   const accounting = new AccountingCore(
     store,
-    // The store runs calls in order on its worker thread: it can take the next batch while it commits one.
-    { defaultInterimInterval: config.accounting.defaultInterimInterval, maxBatch: config.accounting.maxBatch, maxBatchesInFlight: 2 },
+    // SQLite runs calls in order on its worker thread: it can take the next batch while it
+    // commits one. PostgreSQL commits batches on several connections at once (those with
+    // records of one session still fold in order: they take their locks in turn).
+    {
+      defaultInterimInterval: config.accounting.defaultInterimInterval,
+      maxBatch: config.accounting.maxBatch,
+      maxBatchesInFlight: "postgres" in config.store ? Math.max(2, Math.min(4, config.store.poolSize - 1)) : 2,
+    },
     (err, size) => logger.error({ err, size }, "store commit failed; records not acknowledged"),
   );
   const disconnector = new Disconnector(config.clients, store, dictionary, logger);

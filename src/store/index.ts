@@ -3,12 +3,14 @@
 
 import type { Logger } from "pino";
 import type { StoreConfig } from "../config/load.ts";
+import { PostgresStore, redactUrl } from "./postgres.ts";
 import { SpoolingStore } from "./spooling-store.ts";
 import { SqliteStore } from "./sqlite.ts";
 import type { Store } from "./store.ts";
 import { WorkerStore } from "./worker-store.ts";
 
 export type { AppendResult, SessionFilter, Store, StoredUser, Usage, UsageDay } from "./store.ts";
+export { PostgresStore } from "./postgres.ts";
 export { SqliteStore } from "./sqlite.ts";
 export { WorkerStore } from "./worker-store.ts";
 export { SpoolingStore } from "./spooling-store.ts";
@@ -16,19 +18,12 @@ export { isStoreUnavailable } from "./unavailable.ts";
 
 /** Where the store is, for logs: the file, or the URL without its password. */
 export function describeStore(config: StoreConfig): string {
-  if ("sqlite" in config) return config.sqlite;
-  try {
-    const url = new URL(config.postgres);
-    if (url.password !== "") url.password = "***";
-    return url.toString();
-  } catch {
-    return "postgres (unparsable URL)";
-  }
+  return "sqlite" in config ? config.sqlite : redactUrl(config.postgres);
 }
 
 export async function openStore(config: StoreConfig): Promise<Store> {
   if ("sqlite" in config) return SqliteStore.open(config.sqlite);
-  throw new Error("store.postgres: the PostgreSQL store is not in this build yet");
+  return PostgresStore.open(config.postgres, { poolSize: config.poolSize });
 }
 
 /**

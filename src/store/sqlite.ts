@@ -5,197 +5,17 @@
 import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import type { AccountingRecord, Protocol, RecordAttribute, RecordKind, StoredRecord } from "../model/record.ts";
-import type { DisconnectState, Session, SessionState, SessionStatus } from "../model/session.ts";
+import type { AccountingRecord, StoredRecord } from "../model/record.ts";
+import type { Session, SessionState } from "../model/session.ts";
 import { closeForNas, foldRecord, sessionKey, staleState, startsNewSession } from "../model/session.ts";
 import { migrate } from "./migrations.ts";
+import { rowToRecord, rowToSession, rowToUser, sessionParams, sessionState, usageTotals } from "./rows.ts";
+import type { RecordRow, SessionRow, UsageDayRow, UsageRow, UserRow } from "./rows.ts";
 import type { AppendResult, CommandFilter, PruneResult, SessionControl, SessionFilter, Store, StoredUser, TimeRange, Usage, UsageDay } from "./store.ts";
 
 /** How long a writer waits for another connection's lock before failing (ms). */
 const BUSY_TIMEOUT_MS = 5000;
 const DEFAULT_SESSION_LIMIT = 1000;
-
-interface SessionRow {
-  id: number;
-  session_key: string;
-  protocol: string;
-  client: string;
-  nas: string;
-  user: string | null;
-  session_id: string;
-  status: string;
-  started_at: number;
-  updated_at: number;
-  stopped_at: number | null;
-  input_octets: number;
-  output_octets: number;
-  input_packets: number;
-  output_packets: number;
-  session_time: number;
-  terminate_cause: string | null;
-  framed_address: string | null;
-  client_address: string | null;
-  nas_port: string | null;
-  interim_interval: number | null;
-  next_update_due: number | null;
-  disconnect: string | null;
-  disconnect_reason: string | null;
-  note: string | null;
-}
-
-interface RecordRow {
-  id: number;
-  dedup_key: string;
-  session_pk: number | null;
-  protocol: string;
-  kind: string;
-  received_at: number;
-  event_time: number;
-  client: string;
-  nas: string;
-  user: string | null;
-  session_id: string | null;
-  input_octets: number | null;
-  output_octets: number | null;
-  input_packets: number | null;
-  output_packets: number | null;
-  session_time: number | null;
-  terminate_cause: string | null;
-  framed_address: string | null;
-  client_address: string | null;
-  nas_port: string | null;
-  command: string | null;
-  attributes: string;
-}
-
-interface UserRow {
-  name: string;
-  password_cleartext: string | null;
-  password_scrypt: string | null;
-  reply: string;
-  groups: string;
-}
-
-interface UsageRow {
-  sessions: number;
-  input_octets: number | null;
-  output_octets: number | null;
-  session_time: number | null;
-}
-
-interface UsageDayRow extends UsageRow {
-  day: string;
-}
-
-/** The columns of a session row, as named parameters (everything but id and session_key). */
-function sessionParams(s: SessionState) {
-  return {
-    protocol: s.protocol,
-    client: s.client,
-    nas: s.nas,
-    user: s.user ?? null,
-    session_id: s.sessionId,
-    status: s.status,
-    started_at: s.startedAt,
-    updated_at: s.updatedAt,
-    stopped_at: s.stoppedAt ?? null,
-    input_octets: s.inputOctets,
-    output_octets: s.outputOctets,
-    input_packets: s.inputPackets,
-    output_packets: s.outputPackets,
-    session_time: s.sessionTime,
-    terminate_cause: s.terminateCause ?? null,
-    framed_address: s.framedAddress ?? null,
-    client_address: s.clientAddress ?? null,
-    nas_port: s.nasPort ?? null,
-    interim_interval: s.interimInterval ?? null,
-    next_update_due: s.nextUpdateDue ?? null,
-    disconnect: s.disconnect ?? null,
-    disconnect_reason: s.disconnectReason ?? null,
-    note: s.note ?? null,
-  };
-}
-
-function rowToSession(r: SessionRow): Session {
-  return {
-    id: r.id,
-    protocol: r.protocol as Protocol,
-    client: r.client,
-    nas: r.nas,
-    user: r.user,
-    sessionId: r.session_id,
-    status: r.status as SessionStatus,
-    startedAt: r.started_at,
-    updatedAt: r.updated_at,
-    stoppedAt: r.stopped_at,
-    inputOctets: r.input_octets,
-    outputOctets: r.output_octets,
-    inputPackets: r.input_packets,
-    outputPackets: r.output_packets,
-    sessionTime: r.session_time,
-    terminateCause: r.terminate_cause,
-    framedAddress: r.framed_address,
-    clientAddress: r.client_address,
-    nasPort: r.nas_port,
-    interimInterval: r.interim_interval,
-    nextUpdateDue: r.next_update_due,
-    disconnect: r.disconnect as DisconnectState | null,
-    disconnectReason: r.disconnect_reason,
-    note: r.note,
-  };
-}
-
-function sessionState(s: Session): SessionState {
-  const { id: _id, ...state } = s;
-  return state;
-}
-
-function rowToRecord(r: RecordRow): StoredRecord {
-  return {
-    id: r.id,
-    sessionPk: r.session_pk,
-    protocol: r.protocol as Protocol,
-    kind: r.kind as RecordKind,
-    receivedAt: r.received_at,
-    eventTime: r.event_time,
-    client: r.client,
-    nas: r.nas,
-    user: r.user,
-    sessionId: r.session_id,
-    inputOctets: r.input_octets,
-    outputOctets: r.output_octets,
-    inputPackets: r.input_packets,
-    outputPackets: r.output_packets,
-    sessionTime: r.session_time,
-    terminateCause: r.terminate_cause,
-    framedAddress: r.framed_address,
-    clientAddress: r.client_address,
-    nasPort: r.nas_port,
-    command: r.command,
-    attributes: JSON.parse(r.attributes) as RecordAttribute[],
-    dedupKey: r.dedup_key,
-  };
-}
-
-function rowToUser(r: UserRow): StoredUser {
-  const password =
-    r.password_cleartext !== null ? { cleartext: r.password_cleartext } : { scrypt: r.password_scrypt ?? "" };
-  return {
-    name: r.name,
-    password,
-    reply: JSON.parse(r.reply) as Record<string, string | number>,
-    groups: JSON.parse(r.groups) as string[],
-  };
-}
-
-function usageTotals(r: UsageRow | undefined) {
-  return {
-    sessions: r?.sessions ?? 0,
-    inputOctets: r?.input_octets ?? 0,
-    outputOctets: r?.output_octets ?? 0,
-    sessionTime: r?.session_time ?? 0,
-  };
-}
 
 interface CachedSession {
   id: number;
@@ -235,6 +55,9 @@ export class SqliteStore implements Store {
    */
   readonly #openSessions = new Map<string, CachedSession>();
   #dataVersion = -1;
+
+  /** Schema versions this open applied (`tally migrate` reports them). */
+  migrationsApplied: readonly number[] = [];
 
   private constructor(db: Database.Database) {
     this.#db = db;
@@ -360,8 +183,10 @@ export class SqliteStore implements Store {
       // a power cut (NORMAL only survives a process crash).
       db.pragma("synchronous = FULL");
       db.pragma("foreign_keys = ON");
-      migrate(db);
-      return new SqliteStore(db);
+      const applied = migrate(db);
+      const store = new SqliteStore(db);
+      store.migrationsApplied = applied;
+      return store;
     } catch (err) {
       db.close();
       throw err;

@@ -58,6 +58,34 @@ describe("tally CLI", () => {
     }
   });
 
+  it("migrate applies the schema once and then says it is up to date; a store config with both stores is refused by key", async () => {
+    const dir = makeTempDir();
+    const configPath = join(dir, "tally.yaml");
+    try {
+      writeFileSync(configPath, "store:\n  sqlite: ./m.db\n");
+      const first = await runCli(configPath, ["migrate", "--json"]);
+      assert.equal(first.code, 0, first.stderr);
+      const applied = JSON.parse(first.stdout) as { store: string; version: number; applied: number[] };
+      assert.deepEqual(applied.applied, [1, 2, 3, 4]);
+      assert.equal(applied.store, join(dir, "m.db"));
+      const second = await runCli(configPath, ["migrate"]);
+      assert.match(second.stdout, /m\.db: schema up to date \(version 4\)/);
+
+      writeFileSync(configPath, "store:\n  sqlite: ./m.db\n  postgres: postgres://x@127.0.0.1/y\n");
+      const both = await runCli(configPath, ["migrate"]);
+      assert.equal(both.code, 2);
+      assert.match(both.stderr, /store: expected exactly one of "sqlite: FILE" or "postgres: URL"/);
+      writeFileSync(configPath, "store:\n  sqlite: ./m.db\n  spool: true\n");
+      const spool = await runCli(configPath, ["migrate"]);
+      assert.match(spool.stderr, /store\.spool: "spool" applies only to "postgres"/);
+      writeFileSync(configPath, "store:\n  postgres: mysql://x\n");
+      const url = await runCli(configPath, ["migrate"]);
+      assert.match(url.stderr, /store\.postgres: expected a connection URL such as "postgres:\/\//);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("tally openvpn refuses a config with no openvpn entry that has a radius: section, and says so", async () => {
     const dir = makeTempDir();
     const configPath = join(dir, "tally.yaml");

@@ -10,6 +10,12 @@ support, so this script adds that attribute itself as RFC 3579 section 3.2 descr
   order HOST PORT SECRET PREFIX SESSIONS STEPS -> JSON {acknowledged: n}
       every session's Start, Interim-Updates and Stop sent back to back without waiting,
       sessions interleaved round-robin, so a server must keep each session's order itself
+  steady HOST PORT SECRET PREFIX WINDOW STOPFILE MAXSECONDS
+      a steady load: WINDOW Starts of new sessions always in flight, each retransmitted
+      (the identical datagram) every 0.3 s until answered, as a NAS does while its server
+      restarts; prints each acknowledged session id on its own line the moment the answer is
+      verified; stops starting sessions when STOPFILE exists (or after MAXSECONDS), then gives
+      the outstanding ones 10 s more and prints {"done": sent, "acknowledged": n}
 """
 import hashlib, hmac, json, os, select, socket, sys, time
 import pyrad.packet
@@ -156,6 +162,45 @@ def order(host, port, secret, prefix, sessions, steps):
     return {"acknowledged": acked}
 
 
+def steady(host, port, secret, prefix, window, stopfile, maxseconds):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    outstanding = {}  # identifier -> (req, raw, last send)
+    free = list(range(256))[:window]
+    sent = acked = 0
+    started = time.time()
+    stopping_at = None
+    while True:
+        now = time.time()
+        if stopping_at is None and (os.path.exists(stopfile) or now - started > maxseconds):
+            stopping_at = now
+        if stopping_at is not None and (not outstanding or now - stopping_at > 10):
+            break
+        while stopping_at is None and free:
+            ident = free.pop()
+            req = acct_packet(secret, "%s-%d" % (prefix, sent), "Start", {"Acct-Delay-Time": 0})
+            req.id = ident
+            raw = req.RequestPacket()
+            sock.sendto(raw, (host, port))
+            outstanding[ident] = (req, raw, now)
+            sent += 1
+        for ident, (req, raw, last) in list(outstanding.items()):
+            if now - last > 0.3:
+                sock.sendto(raw, (host, port))
+                outstanding[ident] = (req, raw, now)
+        r, _, _ = select.select([sock], [], [], 0.05)
+        if not r:
+            continue
+        data = sock.recv(4096)
+        entry = outstanding.get(data[1])
+        if entry and entry[0].VerifyReply(pyrad.packet.Packet(packet=data, secret=secret, dict=DICT), data):
+            print(entry[0]["Acct-Session-Id"][0], flush=True)
+            acked += 1
+            del outstanding[data[1]]
+            if stopping_at is None:
+                free.append(data[1])
+    return {"done": sent, "acknowledged": acked}
+
+
 def main():
     mode = sys.argv[1]
     host, port, secret = sys.argv[2], int(sys.argv[3]), sys.argv[4].encode()
@@ -165,6 +210,8 @@ def main():
         out = retransmit(host, port, secret, sys.argv[5], int(sys.argv[6]))
     elif mode == "burst":
         out = burst(host, port, secret, sys.argv[5], int(sys.argv[6]))
+    elif mode == "steady":
+        out = steady(host, port, secret, sys.argv[5], int(sys.argv[6]), sys.argv[7], float(sys.argv[8]))
     elif mode == "order":
         out = order(host, port, secret, sys.argv[5], int(sys.argv[6]), int(sys.argv[7]))
     else:
