@@ -38,5 +38,7 @@ export async function openStore(config: StoreConfig): Promise<Store> {
 export async function openServerStore(config: StoreConfig, logger?: Logger): Promise<Store> {
   if ("sqlite" in config) return WorkerStore.open(config.sqlite);
   if (!config.spool) return openStore(config);
-  return SpoolingStore.open(() => openStore(config), config.journal, { logger });
+  // Replay calls in flight as accounting batches are (app.ts): within the pool, at most four.
+  const replayInFlight = Math.max(1, Math.min(4, config.poolSize - 1));
+  return SpoolingStore.open(() => openStore(config), config.journal, { logger, replayInFlight });
 }

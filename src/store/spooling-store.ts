@@ -28,6 +28,11 @@ export interface SpoolingStoreOptions {
   logger?: Logger;
   /** Most records per replayed appendRecords call (default 1000). */
   replayBatch?: number;
+  /**
+   * Replay calls in flight at once (default 4). The store must keep the order of calls in
+   * flight, as both stores do (SQLite runs them in turn; PostgreSQL takes their locks in turn).
+   */
+  replayInFlight?: number;
   /** Wait after the first failed replay attempt, doubling up to retryMaxMs (defaults 250 and 5000 ms). */
   retryMinMs?: number;
   retryMaxMs?: number;
@@ -61,6 +66,34 @@ interface ReplayRun {
   loggedAt: number;
 }
 
+interface ReplayGroup {
+  interval: number | null;
+  records: AccountingRecord[];
+  /** Journal batches in the group, and the seq of the last. */
+  batches: number;
+  lastSeq: number;
+}
+
+/**
+ * Consecutive readable batches with the same interval, up to `maxRecords` a group (a batch is
+ * never split); stops at the first unreadable batch.
+ */
+function groupBatches(batches: readonly JournalBatch[], maxRecords: number): ReplayGroup[] {
+  const groups: ReplayGroup[] = [];
+  for (const b of batches) {
+    if ("unreadable" in b) break;
+    const last = groups[groups.length - 1];
+    if (last !== undefined && last.interval === b.interval && last.records.length + b.records.length <= maxRecords) {
+      last.records.push(...b.records);
+      last.batches++;
+      last.lastSeq = b.seq;
+    } else {
+      groups.push({ interval: b.interval, records: [...b.records], batches: 1, lastSeq: b.seq });
+    }
+  }
+  return groups;
+}
+
 /** Logged at most this often while the store stays unreachable during a replay. */
 const RETRY_LOG_EVERY_MS = 30_000;
 
@@ -73,6 +106,7 @@ export class SpoolingStore implements Store {
   readonly #journal: Journal;
   readonly #log: Logger | null;
   readonly #replayBatch: number;
+  readonly #replayInFlight: number;
   readonly #retryMinMs: number;
   readonly #retryMaxMs: number;
   readonly #rejectAttempts: number;
@@ -89,7 +123,8 @@ export class SpoolingStore implements Store {
   #replayerRunning = false;
   /** Since when records have been waiting in the journal (ms), for the log line that ends it. */
   #spoolingSince: number | null = null;
-  #wake: (() => void) | null = null;
+  /** Ends the waits under way (close). */
+  readonly #wake = new Set<() => void>();
   #closed = false;
 
   private constructor(inner: Store, journal: Journal, options: SpoolingStoreOptions) {
@@ -97,6 +132,7 @@ export class SpoolingStore implements Store {
     this.#journal = journal;
     this.#log = options.logger ?? null;
     this.#replayBatch = options.replayBatch ?? 1000;
+    this.#replayInFlight = options.replayInFlight ?? 4;
     this.#retryMinMs = options.retryMinMs ?? 250;
     this.#retryMaxMs = options.retryMaxMs ?? 5000;
     this.#rejectAttempts = options.rejectAttempts ?? 3;
@@ -243,11 +279,15 @@ export class SpoolingStore implements Store {
     }
   }
 
-  /** One turn of the replayer: the oldest batches into the store, or a wait. */
+  /**
+   * One turn of the replayer: the oldest waiting batches, as up to `replayInFlight` calls to
+   * the store made at once (in order: the store keeps the order of calls in flight), each
+   * recorded as replayed in order as it succeeds. Or a wait, when the store is unreachable.
+   */
   async #replayStep(run: ReplayRun): Promise<void> {
     let batches: JournalBatch[];
     try {
-      batches = await this.#journal.readPending(this.#replayBatch);
+      batches = await this.#journal.readPending(this.#replayBatch * this.#replayInFlight);
     } catch (err) {
       // The journal cannot be read (an I/O error): say so and try again; nothing is dropped.
       this.#log?.error({ error: message(err), journal: this.#journal.file }, "spool journal: cannot read; retrying");
@@ -260,49 +300,61 @@ export class SpoolingStore implements Store {
       return;
     }
     const first = batches[0]!;
-    try {
-      if ("unreadable" in first) {
+    if ("unreadable" in first) {
+      try {
         await this.#journal.setAside({ at: new Date().toISOString(), error: "unreadable batch", seq: first.seq, frame: first.unreadable.toString("base64") });
         this.#log?.error({ journal: this.#journal.file, seq: first.seq }, "spool journal: a batch cannot be decoded; set aside in the .rejected file");
         await this.#journal.markReplayed(first.seq);
+      } catch (err) {
+        await this.#replayFailed(run, err);
+      }
+      return;
+    }
+    const groups = groupBatches(batches, this.#replayBatch).slice(0, this.#replayInFlight);
+    const calls = groups.map((g) => this.#storeReplayed(g.records, g.interval));
+    // Settled in order; a failure leaves the calls after it to settle unobserved (what they
+    // stored is found as duplicates when they are replayed again).
+    calls.forEach((c) => c.catch(() => undefined));
+    for (let i = 0; i < groups.length; i++) {
+      const g = groups[i]!;
+      try {
+        const { results, rejected } = await calls[i]!;
+        await this.#journal.markReplayed(g.lastSeq);
+        const duplicates = results.filter((r) => r.duplicate).length;
+        run.records += g.records.length;
+        run.duplicates += duplicates;
+        run.batches += g.batches;
+        run.rejected += rejected;
+        this.stats.replayed += g.records.length;
+        this.stats.duplicates += duplicates;
+        this.stats.rejected += rejected;
+        if (run.failedSince !== null) {
+          this.#log?.info({ unreachableMs: Date.now() - run.failedSince, waiting: this.#journal.depth }, "store reachable again: replaying the spool journal");
+          run.failedSince = null;
+        }
+        run.wait = this.#retryMinMs;
+        this.#notify(g.records, results);
+      } catch (err) {
+        await Promise.allSettled(calls.slice(i + 1));
+        await this.#replayFailed(run, err);
         return;
       }
-      // Consecutive batches with the same interval go to the store in one call.
-      const group = [first];
-      for (const b of batches.slice(1)) {
-        if ("unreadable" in b || b.interval !== first.interval) break;
-        group.push(b);
-      }
-      const records = group.flatMap((b) => b.records);
-      const { results, rejected } = await this.#storeReplayed(records, first.interval);
-      await this.#journal.markReplayed(group[group.length - 1]!.seq);
-      const duplicates = results.filter((r) => r.duplicate).length;
-      run.records += records.length;
-      run.duplicates += duplicates;
-      run.batches += group.length;
-      run.rejected += rejected;
-      this.stats.replayed += records.length;
-      this.stats.duplicates += duplicates;
-      this.stats.rejected += rejected;
-      if (run.failedSince !== null) {
-        this.#log?.info({ unreachableMs: Date.now() - run.failedSince, waiting: this.#journal.depth }, "store reachable again: replaying the spool journal");
-        run.failedSince = null;
-      }
-      run.wait = this.#retryMinMs;
-      this.#notify(records, results);
-    } catch (err) {
-      if (this.#closed) return;
-      if (!isStoreUnavailable(err)) {
-        // Setting aside or recording the position failed (the disk): try again later.
-        this.#log?.error({ error: message(err), journal: this.#journal.file }, "spool replay failed; retrying");
-      } else if (run.failedSince === null || Date.now() - run.loggedAt >= RETRY_LOG_EVERY_MS) {
-        run.failedSince ??= Date.now();
-        run.loggedAt = Date.now();
-        this.#log?.warn({ error: message(err), waiting: this.#journal.depth, journal: this.#journal.file }, "store unreachable: records wait in the spool journal; retrying");
-      }
-      await this.#sleep(run.wait);
-      run.wait = Math.min(run.wait * 2, this.#retryMaxMs);
     }
+  }
+
+  /** A replay call failed: log (at most every 30 s while the store stays down) and back off. */
+  async #replayFailed(run: ReplayRun, err: unknown): Promise<void> {
+    if (this.#closed) return;
+    if (!isStoreUnavailable(err)) {
+      // Setting aside or recording the position failed (the disk): try again later.
+      this.#log?.error({ error: message(err), journal: this.#journal.file }, "spool replay failed; retrying");
+    } else if (run.failedSince === null || Date.now() - run.loggedAt >= RETRY_LOG_EVERY_MS) {
+      run.failedSince ??= Date.now();
+      run.loggedAt = Date.now();
+      this.#log?.warn({ error: message(err), waiting: this.#journal.depth, journal: this.#journal.file }, "store unreachable: records wait in the spool journal; retrying");
+    }
+    await this.#sleep(run.wait);
+    run.wait = Math.min(run.wait * 2, this.#retryMaxMs);
   }
 
   /**
@@ -357,11 +409,11 @@ export class SpoolingStore implements Store {
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
-        if (this.#wake === done) this.#wake = null;
+        this.#wake.delete(done);
         resolve();
       };
       const timer = setTimeout(done, ms);
-      this.#wake = done;
+      this.#wake.add(done);
     });
   }
 
@@ -437,7 +489,7 @@ export class SpoolingStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#wake?.();
+    for (const wake of [...this.#wake]) wake();
     await this.#replaying;
     await this.#journal.close();
     if (this.#journal.depth > 0) {

@@ -27,7 +27,7 @@ if (mode === "spool") {
     await new Promise((resolve) => setImmediate(resolve));
   }
 } else {
-  const spool = await SpoolingStore.open(store, journal, { replayBatch: 3 });
+  const spool = await SpoolingStore.open(store, journal, { replayBatch: 3, replayInFlight: 2 });
   let replayed = 0;
   spool.onReplayed((records) => {
     replayed += records.length;

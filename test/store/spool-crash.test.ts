@@ -109,14 +109,15 @@ test("a replay killed midway and started again stores every record exactly once"
   const replayedBefore = Number(/^replayed (\d+)$/.exec(lines.at(-1)!)?.[1]);
 
   const store = SqliteStore.open(db);
-  const spool = await SpoolingStore.open(store, journal, { replayBatch: 3 });
+  const spool = await SpoolingStore.open(store, journal, { replayBatch: 3, replayInFlight: 2 });
   const left = spool.depth;
   assert.ok(left > 0 && left <= 3 * batches - replayedBefore, `left ${left} after ${replayedBefore} replayed`);
   await spool.replay();
   const sent = Array.from({ length: batches }, (_, n) => batchFor(n)).flat();
   await assertStoredOnce(store, sent);
-  // At most the batch in flight when the kill landed is replayed twice (found as duplicates).
-  assert.ok(spool.stats.duplicates <= 3, `duplicates ${spool.stats.duplicates}`);
+  // At most the batches in flight when the kill landed (two calls of one batch) are replayed
+  // twice, and found as duplicates.
+  assert.ok(spool.stats.duplicates <= 6, `duplicates ${spool.stats.duplicates}`);
   process.stdout.write(`# killed after ${replayedBefore} records replayed (reported); ${left} left in the journal; second run: ${spool.stats.replayed} replayed, ${spool.stats.duplicates} duplicates\n`);
   await spool.close();
 });

@@ -152,7 +152,7 @@ describe("spool", () => {
   });
 
   test("an answer lost after the commit makes the replay repeat a batch: duplicates, never double counts", async () => {
-    const { sqlite, faults, spool } = await rig("lost", { replayBatch: 4 });
+    const { sqlite, faults, spool } = await rig("lost", { replayBatch: 4, replayInFlight: 2 });
     faults.down = true;
     const sent: AccountingRecord[] = [];
     for (let n = 0; n < 5; n++) {
@@ -163,15 +163,17 @@ describe("spool", () => {
     faults.down = false;
     faults.loseAnswers = 2;
     await spool.replay();
-    await checkExactlyOnce(sqlite, sent);
-    // The first batch (4 records) was committed three times: twice its answer was lost.
+    const keys = await checkExactlyOnce(sqlite, sent);
+    assert.deepEqual(keys, sent.map((r) => r.dedupKey), "stored in the order acknowledged, two calls in flight at a time");
+    // Replay calls go two at a time: the first two batches (4 records each) were committed,
+    // their answers lost, and committed again (duplicates); then the other three.
     assert.equal(faults.stored.length, 7);
-    assert.deepEqual(spool.stats, { spooled: 20, replayed: 20, duplicates: 4, rejected: 0 });
+    assert.deepEqual(spool.stats, { spooled: 20, replayed: 20, duplicates: 8, rejected: 0 });
     await spool.close();
   });
 
   test("a replay stopped midway and restarted replays the rest, and the batch whose answer was lost again as duplicates", async () => {
-    const first = await rig("restart", { replayBatch: 4 });
+    const first = await rig("restart", { replayBatch: 4, replayInFlight: 2 });
     first.faults.down = true;
     const sent: AccountingRecord[] = [];
     for (let n = 0; n < 6; n++) {
@@ -182,8 +184,9 @@ describe("spool", () => {
     first.faults.down = false;
     let replays = 0;
     let closing: Promise<void> = Promise.resolve();
-    // After two batches, the third commits and its answer is lost; the spool is stopped right
-    // then, as a crash or a restart would stop it.
+    // Replay calls go two at a time. After the first two, the third commits and its answer is
+    // lost, and the spool is stopped right then, as a crash or a restart would stop it; the
+    // fourth, in flight beside it, commits too.
     first.spool.onReplayed(() => {
       if (++replays === 2) first.faults.loseAnswers = 1;
     });
@@ -191,17 +194,17 @@ describe("spool", () => {
     await first.spool.replay();
     await closing;
     assert.equal(replays, 2);
-    assert.equal(first.faults.stored.length, 3, "three batches reached the store");
-    assert.equal(first.spool.depth, 16, "the third batch is still in the journal (its answer was lost)");
+    assert.equal(first.faults.stored.length, 4, "four batches reached the store");
+    assert.equal(first.spool.depth, 16, "the third and fourth batches are still in the journal (not recorded as replayed)");
 
     const sqlite = SqliteStore.open(first.sqlite.database.name);
     const { logger, lines } = captureLogger();
-    const spool = await SpoolingStore.open(sqlite, first.journal, { logger, retryMinMs: 5, replayBatch: 4 });
+    const spool = await SpoolingStore.open(sqlite, first.journal, { logger, retryMinMs: 5, replayBatch: 4, replayInFlight: 2 });
     assert.equal(spool.depth, 16);
     assert.ok(lines.some((l) => /spool journal holds records from before/.test(l.msg) && l.records === 16), "leftovers are logged at open");
     await spool.replay();
     await checkExactlyOnce(sqlite, sent);
-    assert.deepEqual(spool.stats, { spooled: 0, replayed: 16, duplicates: 4, rejected: 0 });
+    assert.deepEqual(spool.stats, { spooled: 0, replayed: 16, duplicates: 8, rejected: 0 });
     await spool.close();
   });
 
