@@ -98,6 +98,16 @@ export class AccountingService {
     });
   }
 
+  /**
+   * Tells the plugins of a session that no record closed (the reaper's stale sessions), as a
+   * Stop's close is told: sessionClosed, once. Never rejects.
+   */
+  async sessionClosed(session: Session): Promise<void> {
+    const host = this.plugins();
+    if (host.size === 0) return;
+    await host.sessionClosed(session).catch((err: unknown) => this.logger.error({ err }, "sessionClosed failed"));
+  }
+
   private background(work: Promise<unknown>, what: string): void {
     work.catch((err: unknown) => this.logger.error({ err }, `${what} failed`));
   }

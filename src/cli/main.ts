@@ -8,7 +8,9 @@ import { register as registerDisconnect } from "./disconnect.ts";
 import { register as registerMigrate } from "./migrate.ts";
 import { register as registerOpenVpn } from "./openvpn.ts";
 import { register as registerPlugins } from "./plugins.ts";
+import { register as registerPrune } from "./prune.ts";
 import { register as registerRadius } from "./radius.ts";
+import { register as registerReap } from "./reap.ts";
 import { register as registerRecords } from "./records.ts";
 import { register as registerServe } from "./serve.ts";
 import { register as registerSessions } from "./sessions.ts";
@@ -20,7 +22,7 @@ const program = new Command("tally")
   .option("-c, --config <path>", "configuration file (default: $TALLY_CONFIG or ./tally.yaml)")
   .showHelpAfterError();
 
-for (const register of [registerServe, registerSessions, registerUsage, registerRecords, registerUsers, registerDisconnect, registerAudit, registerOpenVpn, registerPlugins, registerRadius, registerBench, registerConfig, registerMigrate]) {
+for (const register of [registerServe, registerSessions, registerUsage, registerRecords, registerUsers, registerDisconnect, registerReap, registerPrune, registerAudit, registerOpenVpn, registerPlugins, registerRadius, registerBench, registerConfig, registerMigrate]) {
   register(program);
 }
 

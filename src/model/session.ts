@@ -156,6 +156,19 @@ export function closeForNas(current: SessionState, record: AccountingRecord): Se
 }
 
 /**
+ * The reaper's rule: an open session with an update interval whose next update is overdue by
+ * more than one more interval plus `graceMs` (last update + interval x 2 + grace < now), with
+ * silence counted from `since` at the earliest when given. A session without an interval
+ * (null or 0) expects no updates and is never stale. The store's `reapOverdue` applies the same
+ * rule in its query; `tally reap --dry-run` applies this one.
+ */
+export function isOverdue(s: SessionState, now: number, graceMs: number, since?: number): boolean {
+  if (s.status !== "open" || s.nextUpdateDue === null || s.interimInterval === null || s.interimInterval <= 0) return false;
+  const wait = 2 * s.interimInterval * 1000 + graceMs;
+  return s.nextUpdateDue + s.interimInterval * 1000 + graceMs < now && (since === undefined || since + wait < now);
+}
+
+/**
  * What the reaper changes on an open session whose updates stopped: stale, stopped at its last
  * update (the last moment it is known to have been up), Lost-Service, and a note saying why.
  */

@@ -129,7 +129,7 @@ export interface Plugin {
   authorize?(request: AuthorizeRequest, context: PluginContext): AuthorizeDecision | Promise<AuthorizeDecision>;
   /** Called for every accounting record once it is durably stored (or spooled: see AccountingContext.spooled). */
   accounting?(record: Readonly<AccountingRecord>, context: AccountingContext): AccountingDecision | Promise<AccountingDecision>;
-  /** Called once when a session closes (Stop, Accounting-On/Off, later the reaper). */
+  /** Called once when a session closes (Stop, Accounting-On/Off, or the reaper: then status is "stale"). */
   sessionClosed?(session: Readonly<Session>, context: PluginContext): void | Promise<void>;
   /** Called when the plugin is unloaded (shutdown or reload). */
   close?(): void | Promise<void>;

@@ -1,10 +1,11 @@
 // Wiring: builds a running Tally from a Config (store, dictionary, users, plugins, accounting,
-// listeners), reloads what can change without a restart (SIGHUP), and takes it down in the
-// right order (listeners, then the queue, then the plugins, then the store) so nothing
-// accepted is left uncommitted.
+// the reaper, listeners), reloads what can change without a restart (SIGHUP), and takes it
+// down in the right order (the reaper, listeners, then the queue, then the plugins, then the
+// store) so nothing accepted is left uncommitted.
 
 import type { AddressInfo } from "node:net";
 import { AccountingCore } from "../accounting/core.ts";
+import { Reaper } from "../accounting/reaper.ts";
 import { AccountingService } from "../accounting/service.ts";
 import { UserDirectory } from "../auth/users.ts";
 import { Disconnector } from "../disconnect/disconnector.ts";
@@ -117,6 +118,7 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
       logger.info({ journal: store.journalFile, ...store.stats }, "spool journal replayed; serving");
     }
   }
+  const reaper = new Reaper(store, config.accounting, logger, (s) => service.sessionClosed(s));
   let users = new UserDirectory(config.users, config.groups, store);
   const radius = new RadiusServer(
     {
@@ -147,6 +149,11 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
     await store.close();
     throw e;
   }
+
+  reaper.start();
+  const { reapInterval, staleGrace } = config.accounting;
+  if (reapInterval === 0) logger.info("reaper disabled (accounting.reapInterval is 0): sessions whose updates stop stay open");
+  else logger.info({ reapInterval, staleGrace }, "reaper running");
 
   let current = config;
   return {
@@ -180,6 +187,8 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
       void old.close().catch((err: unknown) => logger.error({ err }, "closing the previous plugins failed"));
     },
     async stop() {
+      // First: a run under way finishes (store and plugins still there); no new one starts.
+      await reaper.stop();
       for (const c of connectors) c.stop();
       await Promise.all([radius.stop(), tacacs?.stop()]);
       await accounting.close();

@@ -320,9 +320,10 @@ export class PostgresStore implements Store {
 
       const latestId = latestByKey.get(key);
       const latest = latestId === undefined ? undefined : working.get(latestId);
-      const row = latest !== undefined && startsNewSession(latest.state, r) ? undefined : latest;
-      // A record older than the latest session under its key may be a late copy of a record of
-      // an earlier session (a NAS that reused the session id).
+      let row = latest !== undefined && startsNewSession(latest.state, r) ? undefined : latest;
+      // A record older than the latest session under its key may belong to an earlier session (a
+      // NAS that reused the session id): a late copy of one of its records, or a late record of
+      // it that never arrived before. Either way it is that session's, not the new one's.
       if (latest !== undefined && r.eventTime < latest.state.startedAt) {
         const { rows } = await c.query<{ id: number; session_pk: number }>(
           `SELECT r.id, r.session_pk FROM sessions s JOIN records r ON r.session_pk = s.id
@@ -332,6 +333,17 @@ export class PostgresStore implements Store {
         if (rows[0] !== undefined) {
           results.push({ recordId: rows[0].id, sessionPk: rows[0].session_pk, duplicate: true });
           continue;
+        }
+        if (r.kind !== "start") {
+          const { rows: owners } = await c.query<SessionRow>(
+            "SELECT * FROM sessions WHERE session_key = $1 AND id < $2 AND started_at <= $3 ORDER BY id DESC LIMIT 1 FOR UPDATE",
+            [key, latest.id, r.eventTime],
+          );
+          const owner = owners[0];
+          if (owner !== undefined) {
+            row = working.get(owner.id) ?? { id: owner.id, key, state: sessionState(rowToSession(owner)), isNew: false, dirty: false };
+            working.set(owner.id, row);
+          }
         }
       }
       if (row !== undefined) {
@@ -430,23 +442,29 @@ export class PostgresStore implements Store {
     await c.query(`UPDATE sessions SET ${set} WHERE id = $1`, [s.id, ...SESSION_ALL_COLUMNS.map((col) => params[col])]);
   }
 
-  async reapOverdue(now: number, graceMs: number): Promise<Session[]> {
+  async reapOverdue(now: number, graceMs: number, since?: number): Promise<Session[]> {
     return this.#transaction(async (c) => {
       // SKIP LOCKED: a session locked right now is being folded (it is not silent) or reaped by
-      // another node.
+      // another node. Silence counts from `since` at the earliest (see Store.reapOverdue).
       const { rows } = await c.query<SessionRow>(
         `SELECT * FROM sessions
           WHERE status = 'open' AND next_update_due < $1
             AND next_update_due + interim_interval * 1000::bigint + $2 < $3
+            AND ($4::bigint IS NULL OR $4 + 2 * interim_interval * 1000::bigint + $2 < $3)
           ORDER BY id FOR UPDATE SKIP LOCKED`,
-        [now - graceMs, graceMs, now],
+        [now - graceMs, graceMs, now, since ?? null],
       );
       const reaped: Session[] = [];
       for (const row of rows) {
         const s = rowToSession(row);
-        Object.assign(s, staleState(s, now));
-        await this.#writeSession(c, s);
-        reaped.push(s);
+        const change = staleState(s, now);
+        const { rowCount } = await c.query(
+          `UPDATE sessions SET status = $2, stopped_at = $3, terminate_cause = $4, next_update_due = $5, note = $6
+            WHERE id = $1 AND status = 'open'`,
+          [s.id, change.status, change.stoppedAt, change.terminateCause, change.nextUpdateDue, change.note],
+        );
+        if (rowCount === 0) continue;
+        reaped.push({ ...s, ...change });
       }
       return reaped;
     });

@@ -25,6 +25,9 @@ interface CachedSession {
 /** Open sessions kept in memory for the accounting path (the most recently active ones). */
 const OPEN_SESSION_CACHE = 50_000;
 
+/** Rows (by id) `prune` looks at per transaction. */
+const PRUNE_WINDOW = 10_000;
+
 export class SqliteStore implements Store {
   readonly #db: Database.Database;
   /** Prepared statements of the filtered queries, by their SQL. */
@@ -34,6 +37,7 @@ export class SqliteStore implements Store {
   readonly #findDuplicateInSession: Database.Statement;
   readonly #findDuplicateUnattached: Database.Statement;
   readonly #findDuplicateUnderKey: Database.Statement;
+  readonly #findEarlierSession: Database.Statement;
   readonly #findSessionByKey: Database.Statement;
   readonly #insertSession: Database.Statement;
   readonly #updateSession: Database.Statement;
@@ -77,6 +81,9 @@ export class SqliteStore implements Store {
     this.#findDuplicateUnderKey = db.prepare(`
       SELECT r.id, r.session_pk FROM sessions s JOIN records r ON r.session_pk = s.id
        WHERE s.session_key = ? AND r.dedup_key = ?`);
+    this.#findEarlierSession = db.prepare(
+      "SELECT * FROM sessions WHERE session_key = ? AND id < ? AND started_at <= ? ORDER BY id DESC LIMIT 1",
+    );
     this.#findSessionByKey = db.prepare("SELECT * FROM sessions WHERE session_key = ? ORDER BY id DESC LIMIT 1");
     this.#insertSession = db.prepare(`
       INSERT INTO sessions (
@@ -260,14 +267,21 @@ export class SqliteStore implements Store {
     const key = sessionKey(r);
     const latest = this.#latestSession(key);
     // A reused Acct-Session-Id after the session ended starts a new session under the same key.
-    const row = latest !== undefined && startsNewSession(latest.state, r) ? undefined : latest;
-    const current = row === undefined ? null : row.state;
-    // A record older than the latest session under its key may be a late copy of a record of
-    // an earlier session (a NAS that reused the session id): look there too.
+    let row = latest !== undefined && startsNewSession(latest.state, r) ? undefined : latest;
+    // A record older than the latest session under its key may belong to an earlier session (a
+    // NAS that reused the session id): a late copy of one of its records, or a late record of
+    // it that never arrived before. Either way it is that session's, not the new one's.
+    let earlierSession = false;
     if (latest !== undefined && r.eventTime < latest.state.startedAt) {
       const earlier = this.#findDuplicateUnderKey.get(key, r.dedupKey) as { id: number; session_pk: number } | undefined;
       if (earlier !== undefined) return this.#duplicate(earlier.id, earlier.session_pk, r);
+      const owner = r.kind === "start" ? undefined : (this.#findEarlierSession.get(key, latest.id, r.eventTime) as SessionRow | undefined);
+      if (owner !== undefined) {
+        row = { id: owner.id, state: sessionState(rowToSession(owner)) };
+        earlierSession = true;
+      }
     }
+    const current = row === undefined ? null : row.state;
     // Folding is pure: computed first, applied only once the record proves not a duplicate.
     const next = foldRecord(current, r, defaultInterimInterval);
     // A new session is stored first, so its first record goes in already linked to it. (Its
@@ -297,7 +311,8 @@ export class SqliteStore implements Store {
         );
       }
     }
-    this.#remember(key, { id: sessionPk, state: next });
+    // The cache holds the latest session of a key, which an earlier one is not.
+    if (!earlierSession) this.#remember(key, { id: sessionPk, state: next });
     return { recordId, sessionPk, duplicate: false };
   }
 
@@ -357,25 +372,36 @@ export class SqliteStore implements Store {
     return stmt.all(params) as Row[];
   }
 
-  async reapOverdue(now: number, graceMs: number): Promise<Session[]> {
+  async reapOverdue(now: number, graceMs: number, since?: number): Promise<Session[]> {
     const reap = this.#db.transaction((): Session[] => {
       // The index on next_update_due narrows to sessions due before now - grace; the second
-      // condition adds the one more interval each may still have.
+      // condition adds the one more interval each may still have; the third counts silence from
+      // `since` at the earliest.
       const rows = this.#db
         .prepare(
           `SELECT * FROM sessions
             WHERE status = 'open' AND next_update_due < @limit
               AND next_update_due + interim_interval * 1000 + @grace < @now
+              AND (@since IS NULL OR @since + 2 * interim_interval * 1000 + @grace < @now)
             ORDER BY id`,
         )
-        .all({ limit: now - graceMs, grace: graceMs, now }) as SessionRow[];
-      return rows.map((row) => {
+        .all({ limit: now - graceMs, grace: graceMs, now, since: since ?? null }) as SessionRow[];
+      // Conditional on status = 'open' although the IMMEDIATE transaction already keeps others
+      // out between the SELECT and here: a session is reaped once, whoever else reaps or stops it.
+      const close = this.#db.prepare(
+        `UPDATE sessions SET status = @status, stopped_at = @stoppedAt, terminate_cause = @terminateCause,
+                next_update_due = @nextUpdateDue, note = @note
+          WHERE id = @id AND status = 'open'`,
+      );
+      const reaped: Session[] = [];
+      for (const row of rows) {
         const s = rowToSession(row);
-        Object.assign(s, staleState(s, now));
-        this.#updateSession.run({ id: s.id, ...sessionParams(sessionState(s)) });
+        const change = staleState(s, now);
+        if (close.run({ id: s.id, ...change }).changes === 0) continue;
         this.#openSessions.delete(row.session_key);
-        return s;
-      });
+        reaped.push({ ...s, ...change });
+      }
+      return reaped;
     });
     return reap.immediate();
   }
@@ -403,20 +429,29 @@ export class SqliteStore implements Store {
   }
 
   async prune(before: number): Promise<PruneResult> {
-    const run = this.#db.transaction((): PruneResult => {
-      const records = this.#db.prepare("DELETE FROM records WHERE received_at < ?").run(before).changes;
-      const sessions = this.#db
-        .prepare(
-          `DELETE FROM sessions
-            WHERE status <> 'open' AND updated_at < ?
-              AND NOT EXISTS (SELECT 1 FROM records r WHERE r.session_pk = sessions.id)`,
-        )
-        .run(before).changes;
-      return { records, sessions };
-    });
-    const result = run.immediate();
+    // One transaction per window of ids, not one for everything: a single DELETE of millions of
+    // rows holds the write lock for longer than a running server's busy timeout (about 1.5 s
+    // per million records here), and its commits would fail meanwhile. Each window is its own
+    // durable transaction; a prune cut short is completed by running it again.
+    const window = (table: "records" | "sessions", sql: string): number => {
+      const { lo, hi } = this.#db.prepare(`SELECT min(id) AS lo, max(id) AS hi FROM ${table}`).get() as { lo: number | null; hi: number | null };
+      if (lo === null || hi === null) return 0;
+      const del = this.#db.prepare(sql);
+      const step = this.#db.transaction((from: number) => del.run({ from, to: from + PRUNE_WINDOW, before }).changes);
+      let removed = 0;
+      for (let from = lo - 1; from < hi; from += PRUNE_WINDOW) removed += step.immediate(from);
+      return removed;
+    };
+    const records = window("records", "DELETE FROM records WHERE id > @from AND id <= @to AND received_at < @before");
+    // After the records, so a session whose last records just went is removed in the same run.
+    const sessions = window(
+      "sessions",
+      `DELETE FROM sessions
+        WHERE id > @from AND id <= @to AND status <> 'open' AND updated_at < @before
+          AND NOT EXISTS (SELECT 1 FROM records r WHERE r.session_pk = sessions.id)`,
+    );
     this.#openSessions.clear();
-    return result;
+    return { records, sessions };
   }
 
   async listCommands(filter: CommandFilter = {}): Promise<StoredRecord[]> {

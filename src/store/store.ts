@@ -111,9 +111,13 @@ export interface Store {
    * The reaper: closes, as `stale`, the open sessions whose next update is overdue by more than
    * one more interval plus `graceMs` (last update + interval x 2 + grace < now). Each is stopped
    * at its last update with terminate cause Lost-Service and a note saying why. Durable; resolves
-   * with the sessions it closed.
+   * with the sessions it closed. Only sessions still open are changed, so several reapers may
+   * share one database.
+   * `since` (ms, optional): silence is counted from no earlier than this, i.e. the session must
+   * also satisfy since + interval x 2 + grace < now. A server passes the time it started, so
+   * the time it was down (when no NAS could reach it) never makes a session stale.
    */
-  reapOverdue(now: number, graceMs: number): Promise<Session[]>;
+  reapOverdue(now: number, graceMs: number, since?: number): Promise<Session[]>;
   /** Records received in `range` with id > afterId, by id, at most `limit` (keyset pages for export). */
   exportRecords(range: TimeRange, afterId: number, limit: number): Promise<StoredRecord[]>;
   /** Sessions active in `range` (updated at or after since, started before until) with id > afterId, by id. */

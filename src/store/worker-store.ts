@@ -93,8 +93,8 @@ export class WorkerStore implements Store {
   usage(user: string, since: number | null): Promise<Usage> {
     return this.call("usage", [user, since]);
   }
-  reapOverdue(now: number, graceMs: number): Promise<Session[]> {
-    return this.call("reapOverdue", [now, graceMs]);
+  reapOverdue(now: number, graceMs: number, since?: number): Promise<Session[]> {
+    return this.call("reapOverdue", [now, graceMs, since]);
   }
   exportRecords(range: TimeRange, afterId: number, limit: number): Promise<StoredRecord[]> {
     return this.call("exportRecords", [range, afterId, limit]);

@@ -6,113 +6,16 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { AccountingRecord } from "../../src/model/record.ts";
-import { PostgresStore } from "../../src/store/postgres.ts";
-import { SqliteStore } from "../../src/store/sqlite.ts";
 import type { Store } from "../../src/store/store.ts";
-import { PostgresServer, postgresUnavailable } from "../support/postgres.ts";
-import { MIN, SEC, T0, rec, tempDir } from "./fixtures.ts";
-import type { TempDir } from "./fixtures.ts";
+import { BACKENDS, withBackendStore, type Backdoor } from "./backends.ts";
+import { MIN, SEC, T0, rec } from "./fixtures.ts";
 
-/** What a test needs beyond the Store interface: a look at the tables, a second connection. */
-interface Backdoor {
-  /** Runs a query with `?` placeholders (the same SQL text on both backends). */
-  all(sql: string, ...params: unknown[]): Promise<Record<string, unknown>[]>;
-  countRecords(): Promise<number>;
-  /** Another store on the same database, as another process or node would have. */
-  openOther(): Promise<Store>;
-  /** A query giving the storage types of records.input_octets and delta_input_octets (`?` = record id), and what it must return. */
-  typesOfOctetsSql: string;
-  integerTypes: Record<string, string>;
-}
-
-interface Backend {
-  name: string;
-  skip: string | false;
-  setup(): Promise<void>;
-  teardown(): Promise<void>;
-  open(): Promise<{ store: Store; db: Backdoor; close(): Promise<void> }>;
-}
-
-let tmp: TempDir;
-let n = 0;
-const sqlite: Backend = {
-  name: "sqlite",
-  skip: false,
-  async setup() {
-    tmp = tempDir();
-  },
-  async teardown() {
-    tmp.cleanup();
-  },
-  async open() {
-    const file = tmp.file(`t${++n}.db`);
-    const store = SqliteStore.open(file);
-    const db: Backdoor = {
-      all: async (sql, ...params) => store.database.prepare(sql).all(...params) as Record<string, unknown>[],
-      countRecords: async () => (store.database.prepare("SELECT count(*) AS n FROM records").get() as { n: number }).n,
-      openOther: async () => SqliteStore.open(file),
-      typesOfOctetsSql: "SELECT typeof(input_octets) AS a, typeof(delta_input_octets) AS b FROM records WHERE id = ?",
-      integerTypes: { a: "integer", b: "integer" },
-    };
-    return { store, db, close: () => store.close() };
-  },
-};
-
-let server: PostgresServer | undefined;
-const pgUnavailable = postgresUnavailable();
-const postgres: Backend = {
-  name: "postgres",
-  skip: pgUnavailable ?? false,
-  async setup() {
-    server = await PostgresServer.start();
-  },
-  async teardown() {
-    server?.destroy();
-  },
-  async open() {
-    const url = await server!.createDatabase("store");
-    const store = await PostgresStore.open(url);
-    const others: Store[] = [];
-    const db: Backdoor = {
-      all: async (sql, ...params) => {
-        let i = 0;
-        const text = sql.replace(/\?/g, () => `$${++i}`);
-        return (await server!.sql(text, new URL(url).pathname.slice(1), params)).rows as Record<string, unknown>[];
-      },
-      countRecords: async () => Number((await server!.sql("SELECT count(*) AS n FROM records", new URL(url).pathname.slice(1))).rows[0].n),
-      openOther: async () => {
-        const other = await PostgresStore.open(url);
-        others.push(other);
-        return other;
-      },
-      typesOfOctetsSql: "SELECT pg_typeof(input_octets)::text AS a, pg_typeof(delta_input_octets)::text AS b FROM records WHERE id = ?",
-      integerTypes: { a: "bigint", b: "bigint" },
-    };
-    return {
-      store,
-      db,
-      close: async () => {
-        await store.close();
-        await server!.dropDatabase(url);
-      },
-    };
-  },
-};
-
-for (const backend of [sqlite, postgres]) {
+for (const backend of BACKENDS) {
   describe(`store behaviour: ${backend.name}`, { skip: backend.skip }, () => {
     before(() => backend.setup());
     after(() => backend.teardown());
 
-    /** Runs `fn` with a store on a fresh database, closing it afterwards. */
-    async function withStore(fn: (store: Store, db: Backdoor) => Promise<void>): Promise<void> {
-      const { store, db, close } = await backend.open();
-      try {
-        await fn(store, db);
-      } finally {
-        await close();
-      }
-    }
+    const withStore = (fn: (store: Store, db: Backdoor) => Promise<void>) => withBackendStore(backend, fn);
 
     describe("folding records into sessions", () => {
       test("start, interim, stop make one closed session with the stop's totals", () =>
@@ -434,6 +337,24 @@ for (const backend of [sqlite, postgres]) {
           const sb = await store.getSession(b!.sessionPk!);
           assert.equal(sb!.inputOctets, 0, "the new session did not take the old counters");
           assert.equal(await db.countRecords(), 4);
+        }));
+
+      test("a late record of an earlier session that never arrived before goes to that session, not to the new one under the reused id", () =>
+        withStore(async (store) => {
+          const [a] = await store.appendRecords([rec({ kind: "start", eventTime: T0 }), rec({ kind: "stop", eventTime: T0 + 5 * MIN, inputOctets: 900, sessionTime: 300 })], 300);
+          const [b] = await store.appendRecords([rec({ kind: "start", eventTime: T0 + 10 * MIN })], 300);
+          // An interim of the first session, sent before its Stop, delivered only now.
+          const [late] = await store.appendRecords([rec({ kind: "interim", eventTime: T0 + 2 * MIN, inputOctets: 5000, sessionTime: 120 })], 300);
+          assert.equal(late!.duplicate, false);
+          assert.equal(late!.sessionPk, a!.sessionPk, "stored with the session it belongs to");
+          const sa = await store.getSession(a!.sessionPk!);
+          assert.deepEqual([sa!.status, sa!.inputOctets], ["closed", 900], "the closed session keeps its Stop's totals");
+          const sb = await store.getSession(b!.sessionPk!);
+          assert.deepEqual([sb!.status, sb!.inputOctets], ["open", 0], "the new session did not take the old counters");
+          // The new session still takes its own records.
+          const [own] = await store.appendRecords([rec({ kind: "interim", eventTime: T0 + 11 * MIN, inputOctets: 10, sessionTime: 60 })], 300);
+          assert.equal(own!.sessionPk, b!.sessionPk);
+          assert.equal((await store.getSession(b!.sessionPk!))!.inputOctets, 10);
         }));
 
       test("another connection's commits are seen: no fold from a stale copy of the session", () =>

@@ -7,10 +7,10 @@
 // folds Start and Stop records.
 //
 // A session counts as open from its first record until its Stop. A session that ended without
-// a Stop (a lost packet, a NAS that crashed) stays open until that NAS sends Accounting-On or
-// Accounting-Off, and until then it counts against the user; a reaper for sessions whose
-// interim updates stopped coming is a later issue. Sessions are matched by user name exactly
-// as the NAS reported it.
+// a Stop (a lost packet, a NAS that crashed) stays open, and counts against the user, until
+// that NAS sends Accounting-On or Accounting-Off or the reaper closes it as stale (no update
+// for two interim intervals plus accounting.staleGrace; never for a session without an
+// interval). Sessions are matched by user name exactly as the NAS reported it.
 //
 // Options
 //   max:    sessions a user may have open at once, an integer >= 1 (default 1)
