@@ -453,12 +453,12 @@ export class SpoolingStore implements Store {
    * Reaps nothing while records wait in the journal: their sessions' latest updates may be
    * among them, and a session must not be closed as stale for a record that is on its way.
    */
-  async reapOverdue(now: number, graceMs: number): Promise<Session[]> {
+  async reapOverdue(now: number, graceMs: number, since?: number): Promise<Session[]> {
     if (this.#journal.depth > 0) {
       this.#log?.debug({ waiting: this.#journal.depth }, "reaper skipped: records wait in the spool journal");
       return [];
     }
-    return this.#pass("reapOverdue", () => this.#inner.reapOverdue(now, graceMs));
+    return this.#pass("reapOverdue", () => this.#inner.reapOverdue(now, graceMs, since));
   }
   exportRecords(range: TimeRange, afterId: number, limit: number): Promise<StoredRecord[]> {
     return this.#pass("exportRecords", () => this.#inner.exportRecords(range, afterId, limit));

@@ -225,6 +225,22 @@ describe("spool", () => {
     await spool.close();
   });
 
+  test("with the journal empty the reaper goes to the store, with its `since`; with records waiting it reaps nothing", async () => {
+    const { faults, spool } = await rig("reaper");
+    // An open session told to report every 60 s, last heard of at T0.
+    await spool.appendRecords([rec({ kind: "start", sessionId: "re-1", interimInterval: 60, dedupKey: "re-1-start" })], 60);
+    const now = T0 + 10 * MIN;
+    // Silence counted from `since` (the server's start, a minute ago): not stale yet.
+    assert.deepEqual(await spool.reapOverdue(now, 0, now - MIN), []);
+    faults.down = true;
+    await spool.appendRecords([rec({ kind: "start", sessionId: "re-2", dedupKey: "re-2-start" })], 60);
+    faults.down = false;
+    assert.deepEqual(await spool.reapOverdue(now, 0), [], "records wait in the journal: nothing reaped");
+    await spool.replay();
+    assert.deepEqual((await spool.reapOverdue(now, 0)).map((s) => s.sessionId), ["re-1", "re-2"]);
+    await spool.close();
+  });
+
   test("an error that is not unavailability rejects and spools nothing", async () => {
     const { faults, spool, journal } = await rig("refused");
     faults.refuse = (r) => r.dedupKey === "bad-1";
