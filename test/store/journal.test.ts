@@ -237,6 +237,28 @@ describe("journal file", () => {
     assert.deepEqual(recovery, { records: 0, batches: 0, torn: null });
   });
 
+  test("thousands of batches: replayed ones are dropped from the front in order, pending ones read back right", async () => {
+    const file = tmp.file("many.journal");
+    const { journal } = await Journal.open(file);
+    const one = (n: number) => [rec({ kind: "interim", sessionId: `m-${n}`, dedupKey: `m-${n}` })];
+    await Promise.all(Array.from({ length: 3000 }, (_, n) => journal.append(one(n), 600)));
+    assert.equal(journal.batches, 3000);
+    const started = performance.now();
+    for (let seq = 1; seq <= 1500; seq++) await journal.markReplayed(seq);
+    const ms = performance.now() - started;
+    assert.equal(journal.batches, 1500);
+    assert.equal(journal.depth, 1500);
+    const next = await journal.readPending(3);
+    assert.deepEqual(next.map((b) => ("records" in b ? b.records[0]!.sessionId : null)), ["m-1500", "m-1501", "m-1502"]);
+    await journal.markReplayed(2999);
+    assert.deepEqual((await journal.readPending(10)).map((b) => b.seq), [3000]);
+    await journal.markReplayed(3000);
+    assert.equal(journal.batches, 0);
+    await journal.close();
+    assert.equal(fs.statSync(file).size, 0, "emptied");
+    process.stdout.write(`# 1500 markReplayed calls in ${ms.toFixed(0)} ms\n`);
+  });
+
   test("a torn last frame (a crash mid-write) is cut off; the complete frames before it stay", async () => {
     const file = tmp.file("torn.journal");
     {
