@@ -64,6 +64,8 @@ interface ReplayRun {
   wait: number;
   failedSince: number | null;
   loggedAt: number;
+  /** When progress was last logged during a long replay. */
+  progressAt: number;
 }
 
 interface ReplayGroup {
@@ -258,7 +260,7 @@ export class SpoolingStore implements Store {
   }
 
   async #replayLoop(): Promise<void> {
-    const run: ReplayRun = { records: 0, duplicates: 0, batches: 0, rejected: 0, wait: this.#retryMinMs, failedSince: null, loggedAt: 0 };
+    const run: ReplayRun = { records: 0, duplicates: 0, batches: 0, rejected: 0, wait: this.#retryMinMs, failedSince: null, loggedAt: 0, progressAt: Date.now() };
     try {
       while (!this.#closed && this.#journal.depth > 0) await this.#replayStep(run);
     } finally {
@@ -333,6 +335,10 @@ export class SpoolingStore implements Store {
           run.failedSince = null;
         }
         run.wait = this.#retryMinMs;
+        if (Date.now() - run.progressAt >= RETRY_LOG_EVERY_MS) {
+          run.progressAt = Date.now();
+          this.#log?.info({ replayed: run.records, waiting: this.#journal.depth, journal: this.#journal.file }, "spool replay under way");
+        }
         this.#notify(g.records, results);
       } catch (err) {
         await Promise.allSettled(calls.slice(i + 1));
