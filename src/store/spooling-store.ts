@@ -231,8 +231,13 @@ export class SpoolingStore implements Store {
   /** Appends to the journal (queued at once, in call order) and resolves once it is fsync'd. */
   async #spool(records: readonly AccountingRecord[], interval: number | null, cause?: unknown, queued?: () => void): Promise<AppendResult[]> {
     const first = this.#journal.depth === 0;
-    const written = this.#journal.append(records, interval);
-    queued?.();
+    let written: Promise<void>;
+    try {
+      written = this.#journal.append(records, interval);
+    } finally {
+      // Queued (or failed): the appends behind this one may go on.
+      queued?.();
+    }
     if (first && this.#spoolingSince === null) {
       this.#spoolingSince = Date.now();
       this.#log?.warn(
