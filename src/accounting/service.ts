@@ -2,10 +2,15 @@
 // then let the plugins decide, apply their decision to the session (next interim interval,
 // disconnect requested), and say how to answer the NAS. The record is stored exactly once
 // whatever the plugins say; a NAS that retries after `error` is a redelivery.
+//
+// A spooled record (the store unreachable, the record in the spool journal: AppendResult
+// `spooled`) has no session yet: plugins see it with `session: null` and `spooled: true`, and
+// a disconnect or interval they ask for has no session to apply to. Sessions that spooled
+// records close are announced (sessionClosed) when the replay stores them (`replayed`).
 
 import type { Logger } from "pino";
 import type { AccountingRecord } from "../model/record.ts";
-import type { Session } from "../model/session.ts";
+import { sessionKey, type Session } from "../model/session.ts";
 import type { CombinedAccounting, PluginHost } from "../plugins/host.ts";
 import type { AppendResult, Store } from "../store/store.ts";
 import type { AccountingCore } from "./core.ts";
@@ -38,9 +43,10 @@ export class AccountingService {
     const host = this.plugins();
     if (!host.hasAccounting) {
       // Nothing to decide: acknowledge without reading the session back (the hot path).
-      if (!result.duplicate && host.size > 0) this.announceClosed(record, result, null);
+      if (!result.duplicate && !result.spooled && host.size > 0) this.announceClosed(record, result, null);
       return { status: "ok", result, session: null };
     }
+    if (result.spooled) return this.decideSpooled(record, result, host);
     let session = result.sessionPk === null ? null : await this.store.getSession(result.sessionPk);
     const orderKey = result.sessionPk !== null ? `s${result.sessionPk}` : `n${record.protocol}:${record.nas}`;
     const decision = await host.accounting(record, session, result.duplicate, orderKey);
@@ -68,6 +74,28 @@ export class AccountingService {
 
     if (!result.duplicate) this.announceClosed(record, result, session);
     return { ...decision, result, session };
+  }
+
+  /** The plugins decide on a spooled record: no session to read, nothing to apply it to. */
+  private async decideSpooled(record: AccountingRecord, result: AppendResult, host: PluginHost): Promise<AccountingOutcome> {
+    const unattached = record.kind === "on" || record.kind === "off" || record.command !== null || record.sessionId === null;
+    const orderKey = unattached ? `n${record.protocol}:${record.nas}` : `k${sessionKey(record)}`;
+    const decision = await host.accounting(record, null, false, orderKey, true);
+    if (decision.status === "disconnect" || decision.interimInterval !== undefined) {
+      this.logger.warn(
+        { user: record.user, nas: record.nas, sessionId: record.sessionId, status: decision.status, interimInterval: decision.interimInterval },
+        "plugin decision not applied: the record is spooled (store unreachable), its session is not known yet",
+      );
+    }
+    return { ...decision, result, session: null };
+  }
+
+  /** What a spool replay stored: announce the sessions those records closed (SpoolingStore.onReplayed). */
+  replayed(records: readonly AccountingRecord[], results: readonly AppendResult[]): void {
+    records.forEach((record, i) => {
+      const result = results[i];
+      if (result !== undefined && !result.duplicate && !result.spooled) this.announceClosed(record, result, null);
+    });
   }
 
   /**

@@ -44,8 +44,20 @@ export interface AccountingContext extends PluginContext {
    * because an earlier call answered `error` (or the acknowledgement was lost).
    */
   redelivery: boolean;
-  /** The session after this record was folded in; null for Accounting-On/Off and command records. */
+  /**
+   * The session after this record was folded in; null for Accounting-On/Off and command
+   * records, and for a spooled record.
+   */
   session: Readonly<Session> | null;
+  /**
+   * True when the store was unreachable and the record was kept in the local spool journal
+   * instead (store.spool): it is durable and goes into the store, in order, once the store
+   * returns. Its session is not known (`session` is null) and the store may still be
+   * unreachable: a plugin that needs the store should answer `ok` (an `error` withholds the
+   * acknowledgement, so the NAS resends until the store is back). A disconnect or interval
+   * cannot be applied to a spooled record's session and is not carried out.
+   */
+  spooled: boolean;
 }
 
 export interface AccountingDecision {
@@ -115,7 +127,7 @@ export interface Plugin {
   version?: string;
   authenticate?(request: AuthenticateRequest, context: PluginContext): AuthenticateDecision | Promise<AuthenticateDecision>;
   authorize?(request: AuthorizeRequest, context: PluginContext): AuthorizeDecision | Promise<AuthorizeDecision>;
-  /** Called for every accounting record once it is durably stored. */
+  /** Called for every accounting record once it is durably stored (or spooled: see AccountingContext.spooled). */
   accounting?(record: Readonly<AccountingRecord>, context: AccountingContext): AccountingDecision | Promise<AccountingDecision>;
   /** Called once when a session closes (Stop, Accounting-On/Off, or the reaper: then status is "stale"). */
   sessionClosed?(session: Readonly<Session>, context: PluginContext): void | Promise<void>;

@@ -184,12 +184,12 @@ export class PluginHost {
   /**
    * Every plugin with an accounting hook sees the record, in order. Combined: error wins over
    * disconnect wins over ok; the smallest interimInterval wins. `orderKey` serialises the
-   * records of one session.
+   * records of one session. `spooled`: the record is in the spool journal, not yet the store.
    */
-  accounting(record: AccountingRecord, session: Session | null, redelivery: boolean, orderKey: string): Promise<CombinedAccounting> {
+  accounting(record: AccountingRecord, session: Session | null, redelivery: boolean, orderKey: string, spooled = false): Promise<CombinedAccounting> {
     if (!this.hasAccounting) return Promise.resolve({ status: "ok" });
     const previous = this.chains.get(orderKey) ?? Promise.resolve();
-    const run = previous.then(() => this.runAccounting(record, session, redelivery));
+    const run = previous.then(() => this.runAccounting(record, session, redelivery, spooled));
     const tail = run.catch(() => {});
     this.chains.set(orderKey, tail);
     void tail.then(() => {
@@ -198,7 +198,7 @@ export class PluginHost {
     return run;
   }
 
-  private async runAccounting(record: AccountingRecord, session: Session | null, redelivery: boolean): Promise<CombinedAccounting> {
+  private async runAccounting(record: AccountingRecord, session: Session | null, redelivery: boolean, spooled: boolean): Promise<CombinedAccounting> {
     const frozenRecord = Object.freeze({ ...record, attributes: Object.freeze(record.attributes.map((a) => Object.freeze({ ...a }))) });
     const frozenSession = session === null ? null : Object.freeze({ ...session });
     let status: CombinedAccounting["status"] = "ok";
@@ -207,7 +207,7 @@ export class PluginHost {
     for (const entry of this.entries) {
       const hook = entry.plugin.accounting;
       if (!hook) continue;
-      const context = { ...entry.context, redelivery, session: frozenSession };
+      const context = { ...entry.context, redelivery, session: frozenSession, spooled };
       const r = await this.call<AccountingDecision>(entry, "accounting", () => hook.call(entry.plugin, frozenRecord, context));
       let d: AccountingDecision = r.ok ? r.value : { status: "error", reason: `${r.why}: ${r.message}` };
       if (d.status === "disconnect" && record.kind !== "interim") {

@@ -17,7 +17,7 @@ import { encodeReply } from "../radius/access.ts";
 import { ClientTable } from "../radius/clients.ts";
 import { Dictionary } from "../radius/dictionary.ts";
 import { RadiusServer } from "../radius/server.ts";
-import { openServerStore } from "../store/index.ts";
+import { openServerStore, SpoolingStore } from "../store/index.ts";
 import type { Store } from "../store/store.ts";
 import { TacacsServer } from "../tacacs/server.ts";
 import { OpenVpnConnector } from "../openvpn/connector.ts";
@@ -84,7 +84,7 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
   let dictionary = loadDictionary(config);
   for (const w of dictionary.warnings) logger.debug({ warning: w }, "dictionary");
   checkReplies(config, dictionary);
-  const store = await openServerStore(config.store);
+  const store = await openServerStore(config.store, logger);
   let plugins: PluginHost;
   try {
     plugins = await PluginHost.load(config.plugins, storeView(store), logger);
@@ -107,6 +107,17 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
   );
   const disconnector = new Disconnector(config.clients, store, dictionary, logger);
   const service = new AccountingService(accounting, store, () => plugins, logger, disconnector);
+  if (store instanceof SpoolingStore) {
+    store.onReplayed((records, results) => service.replayed(records, results));
+    // Records acknowledged before a crash or a stop go into the store before anything new is
+    // accepted. While the store stays unreachable this waits (the replayer logs and retries)
+    // and nothing is answered: NASes keep their records and resend.
+    if (store.depth > 0) {
+      logger.warn({ records: store.depth, journal: store.journalFile }, "replaying the spool journal before serving");
+      await store.replay();
+      logger.info({ journal: store.journalFile, ...store.stats }, "spool journal replayed; serving");
+    }
+  }
   const reaper = new Reaper(store, config.accounting, logger, (s) => service.sessionClosed(s));
   let users = new UserDirectory(config.users, config.groups, store);
   const radius = new RadiusServer(

@@ -114,10 +114,16 @@ export class PostgresStore implements Store {
     const store = new PostgresStore(pool);
     try {
       const client = await pool.connect();
+      let broken: Error | undefined;
+      const onError = (err: Error) => {
+        broken ??= err;
+      };
+      client.on("error", onError);
       try {
         store.migrationsApplied = await migratePostgres(client);
       } finally {
-        client.release();
+        client.off("error", onError);
+        client.release(broken);
       }
       const now = Date.now();
       await store.#ensurePartitions([now, monthOf(now).to]);
@@ -138,6 +144,13 @@ export class PostgresStore implements Store {
   async #transaction<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.#pool.connect();
     let broken: Error | undefined;
+    // The pool listens for errors only on idle clients. A connection that dies while checked
+    // out (the server stopped or restarted) emits 'error' too; unheard, that event would be
+    // an uncaught exception and take the process down. The query in progress rejects anyway.
+    const onError = (err: Error) => {
+      broken ??= err;
+    };
+    client.on("error", onError);
     try {
       for (let attempt = 0; ; attempt++) {
         try {
@@ -157,7 +170,8 @@ export class PostgresStore implements Store {
         }
       }
     } finally {
-      // A connection whose ROLLBACK failed is in an unknown state: the pool closes it.
+      client.off("error", onError);
+      // A connection whose ROLLBACK failed (or that died) is in an unknown state: the pool closes it.
       client.release(broken);
     }
   }

@@ -24,6 +24,12 @@ export interface AppendResult {
   duplicate: boolean;
   /** On/Off: the open sessions of the NAS this record closed (Tally's ids). */
   closedSessionPks?: number[];
+  /**
+   * The store was unreachable: the record is durably in the spool journal (spooling-store.ts)
+   * and goes into the store when it returns. Nothing is known yet about its session:
+   * recordId is 0, sessionPk null and duplicate false.
+   */
+  spooled?: true;
 }
 
 export interface SessionFilter {

@@ -48,7 +48,7 @@ export function pluginContext(setup: PluginSetup): PluginContext {
 
 /** The context of an accounting call: a first delivery, with `session` (by default none). */
 export function ctx(setup: PluginSetup, session: Session | null = null): AccountingContext {
-  return { ...pluginContext(setup), redelivery: false, session };
+  return { ...pluginContext(setup), redelivery: false, session, spooled: false };
 }
 
 /** A RADIUS PAP request of `user` from client "lab", NAS "nas-a", whose password is "secret". */

@@ -415,3 +415,14 @@ describe("quota: options", () => {
     }
   });
 });
+
+describe("quota and the spool", () => {
+  test("a spooled record (store unreachable) is answered ok without asking the store", async () => {
+    // The default setup's store view rejects every usage call, as an unreachable store would.
+    const { setup } = setupWith({ bytes: 1000, period: "total" });
+    const plugin = await createQuota(() => JAN_20)(setup);
+    const interim = rec({ kind: "interim", sessionId: "sp-1", inputOctets: 5000, sessionTime: 60 });
+    assert.deepEqual(await plugin.accounting!(interim, { ...ctx(setup), spooled: true }), { status: "ok" });
+    await assert.rejects(async () => plugin.accounting!(interim, ctx(setup)), /not used/);
+  });
+});

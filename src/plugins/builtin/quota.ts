@@ -199,6 +199,9 @@ export function createQuota(now: () => number = Date.now): PluginFactory {
       },
 
       async accounting(record, context) {
+        // Spooled: the store is unreachable, so usage cannot be known; the record still counts
+        // once it is replayed, and the next interim after that is judged as usual.
+        if (context.spooled) return OK;
         // A NAS may send User-Name on some records only; the session knows whose it is.
         const user = record.user ?? context.session?.user ?? null;
         if (user === null || (record.kind !== "interim" && record.kind !== "start")) return OK;
