@@ -104,6 +104,12 @@ export class PostgresStore implements Store {
       max: options.poolSize ?? 10,
       types: typeParsers,
       connectionTimeoutMillis: 5000,
+      // A database behind a network that drops packets (instead of refusing) must still be
+      // found unreachable within seconds, so that the spool takes over: TCP keepalive for idle
+      // connections, and a bound on every query (far above any batch's real time).
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+      query_timeout: 30_000,
       application_name: "tally",
     });
     // An idle connection that breaks (the server restarted) must not take the process down.
