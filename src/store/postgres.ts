@@ -18,7 +18,7 @@
 import { createHash } from "node:crypto";
 import pg from "pg";
 import type { AccountingRecord, StoredRecord } from "../model/record.ts";
-import type { Session, SessionState } from "../model/session.ts";
+import type { Session, SessionState, SessionStatus } from "../model/session.ts";
 import { closeForNas, foldRecord, sessionKey, staleState, startsNewSession } from "../model/session.ts";
 import { migratePostgres } from "./postgres-migrations.ts";
 import { rowToRecord, rowToSession, rowToUser, sessionParams, sessionState, usageTotals } from "./rows.ts";
@@ -509,6 +509,11 @@ export class PostgresStore implements Store {
   async listSessions(filter: SessionFilter = {}): Promise<Session[]> {
     const filters = { status: filter.status, user: filter.user, nas: filter.nas, protocol: filter.protocol, disconnect: filter.disconnect };
     return (await this.#filtered<SessionRow>("sessions", [], filters, "updated_at DESC, id DESC", filter.limit)).map(rowToSession);
+  }
+
+  async countSessions(status: SessionStatus): Promise<number> {
+    const { rows } = await this.#pool.query<{ n: number }>("SELECT COUNT(*)::int AS n FROM sessions WHERE status = $1", [status]);
+    return rows[0]!.n;
   }
 
   async getSession(id: number): Promise<Session | null> {

@@ -17,7 +17,7 @@
 
 import type { Logger } from "pino";
 import type { AccountingRecord, StoredRecord } from "../model/record.ts";
-import type { Session } from "../model/session.ts";
+import type { Session, SessionStatus } from "../model/session.ts";
 import { Journal, type JournalBatch } from "./journal.ts";
 import type { AppendResult, CommandFilter, PruneResult, SessionControl, SessionFilter, Store, StoredUser, TimeRange, Usage } from "./store.ts";
 import { isStoreUnavailable } from "./unavailable.ts";
@@ -444,6 +444,9 @@ export class SpoolingStore implements Store {
 
   listSessions(filter?: SessionFilter): Promise<Session[]> {
     return this.#pass("listSessions", () => this.#inner.listSessions(filter));
+  }
+  countSessions(status: SessionStatus): Promise<number> {
+    return this.#pass("countSessions", () => this.#inner.countSessions(status));
   }
   getSession(id: number): Promise<Session | null> {
     return this.#pass("getSession", () => this.#inner.getSession(id));

@@ -6,7 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import type { AccountingRecord, StoredRecord } from "../model/record.ts";
-import type { Session, SessionState } from "../model/session.ts";
+import type { Session, SessionState, SessionStatus } from "../model/session.ts";
 import { closeForNas, foldRecord, sessionKey, staleState, startsNewSession } from "../model/session.ts";
 import { migrate } from "./migrations.ts";
 import { rowToRecord, rowToSession, rowToUser, sessionParams, sessionState, usageTotals } from "./rows.ts";
@@ -462,6 +462,10 @@ export class SqliteStore implements Store {
   async listSessions(filter: SessionFilter = {}): Promise<Session[]> {
     const filters = { status: filter.status, user: filter.user, nas: filter.nas, protocol: filter.protocol, disconnect: filter.disconnect };
     return this.#filtered<SessionRow>("sessions", [], filters, "updated_at DESC, id DESC", filter.limit).map(rowToSession);
+  }
+
+  async countSessions(status: SessionStatus): Promise<number> {
+    return (this.#db.prepare("SELECT COUNT(*) AS n FROM sessions WHERE status = ?").get(status) as { n: number }).n;
   }
 
   async getSession(id: number): Promise<Session | null> {

@@ -99,6 +99,8 @@ export interface Store {
    */
   appendRecords(records: readonly AccountingRecord[], defaultInterimInterval: number | null): Promise<AppendResult[]>;
   listSessions(filter?: SessionFilter): Promise<Session[]>;
+  /** How many sessions have `status` (a cheap COUNT on the status index, for metrics). */
+  countSessions(status: SessionStatus): Promise<number>;
   getSession(id: number): Promise<Session | null>;
   /** Applies `control` to a session and resolves with it (null when no such session). Durable. */
   updateSessionControl(id: number, control: SessionControl): Promise<Session | null>;

@@ -6,7 +6,7 @@
 
 import { Worker } from "node:worker_threads";
 import type { AccountingRecord } from "../model/record.ts";
-import type { Session } from "../model/session.ts";
+import type { Session, SessionStatus } from "../model/session.ts";
 import type { AppendResult, CommandFilter, PruneResult, SessionControl, SessionFilter, Store, StoredUser, TimeRange, Usage } from "./store.ts";
 import type { StoredRecord } from "../model/record.ts";
 
@@ -77,6 +77,9 @@ export class WorkerStore implements Store {
   }
   listSessions(filter?: SessionFilter): Promise<Session[]> {
     return this.call("listSessions", [filter]);
+  }
+  countSessions(status: SessionStatus): Promise<number> {
+    return this.call("countSessions", [status]);
   }
   getSession(id: number): Promise<Session | null> {
     return this.call("getSession", [id]);

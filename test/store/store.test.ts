@@ -410,6 +410,27 @@ for (const backend of BACKENDS) {
           assert.deepEqual(await store.listRecords(123456), []);
         }));
 
+      test("countSessions: open, closed and stale sessions counted by status", () =>
+        withStore(async (store) => {
+          assert.equal(await store.countSessions("open"), 0, "an empty store has no open sessions");
+          await store.appendRecords(
+            [
+              rec({ kind: "start", sessionId: "s1", eventTime: T0 }),
+              rec({ kind: "start", sessionId: "s2", user: "bob", eventTime: T0 }),
+              rec({ kind: "start", sessionId: "s3", eventTime: T0 }),
+              rec({ kind: "stop", sessionId: "s3", eventTime: T0 + MIN }),
+            ],
+            null,
+          );
+          // Only s4 expects updates (every 60 s), so only s4 can go stale.
+          await store.appendRecords([rec({ kind: "start", sessionId: "s4", user: "carol", eventTime: T0 })], 60);
+          assert.equal((await store.reapOverdue(T0 + 10 * MIN, 0)).length, 1, "s4 is reaped");
+          assert.deepEqual(
+            [await store.countSessions("open"), await store.countSessions("closed"), await store.countSessions("stale")],
+            [2, 1, 1],
+          );
+        }));
+
       test("usage: totals and per-day sums across two UTC days, bytes on the day they were used", () =>
         withStore(async (store) => {
           const day2 = Date.UTC(2024, 0, 16);
