@@ -3,6 +3,7 @@
 // one disk flush per packet. A caller's promise resolves only after its record is durable, so
 // the transport acknowledges nothing that could still be lost.
 
+import { secondsSince, type CommitMetrics } from "../metrics/sink.ts";
 import type { AccountingRecord } from "../model/record.ts";
 import type { AppendResult, Store } from "../store/store.ts";
 
@@ -48,6 +49,7 @@ export class AccountingCore {
     private readonly store: Store,
     private readonly options: AccountingCoreOptions,
     private readonly onBatchError: (error: unknown, size: number) => void = () => {},
+    private readonly metrics: CommitMetrics | null = null,
   ) {}
 
   /** Resolves once the record is durably stored (or known to be a duplicate of a stored one). */
@@ -98,7 +100,7 @@ export class AccountingCore {
     this.stats.batches++;
     this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
     try {
-      this.settle(batch, await this.store.appendRecords(batch.map((p) => p.record), this.interval()));
+      this.settle(batch, await this.commit(batch));
     } catch (e) {
       this.stats.failedBatches++;
       this.onBatchError(e, batch.length);
@@ -110,11 +112,24 @@ export class AccountingCore {
       // commit them one by one so only the record that fails stays unacknowledged.
       for (const p of batch) {
         try {
-          this.settle([p], await this.store.appendRecords([p.record], this.interval()));
+          this.settle([p], await this.commit([p]));
         } catch (single) {
           p.reject(single);
         }
       }
+    }
+  }
+
+  /** One store transaction, timed for the metrics. */
+  private async commit(batch: Pending[]): Promise<AppendResult[]> {
+    const started = performance.now();
+    try {
+      const results = await this.store.appendRecords(batch.map((p) => p.record), this.interval());
+      this.metrics?.commit(secondsSince(started), batch.length, true);
+      return results;
+    } catch (e) {
+      this.metrics?.commit(secondsSince(started), batch.length, false);
+      throw e;
     }
   }
 

@@ -9,6 +9,7 @@ import { randomInt } from "node:crypto";
 import { isIP } from "node:net";
 import type { Logger } from "pino";
 import type { ClientConfig } from "../config/load.ts";
+import type { DisconnectMetrics } from "../metrics/sink.ts";
 import { sessionToJson, type DisconnectState, type Session } from "../model/session.ts";
 import { encodeAttribute } from "../radius/attributes.ts";
 import { sendRequest } from "../radius/client.ts";
@@ -34,6 +35,7 @@ export class Disconnector {
     private readonly store: Store,
     private dictionary: Dictionary,
     private readonly logger: Logger,
+    private readonly metrics: DisconnectMetrics | null = null,
   ) {
     this.clients = new Map(clients.map((c) => [c.name, c]));
   }
@@ -52,7 +54,11 @@ export class Disconnector {
   async disconnect(session: Session, reason: string | null): Promise<DisconnectOutcome> {
     await this.store.updateSessionControl(session.id, { disconnect: "requested", disconnectReason: reason });
     const openvpn = session.protocol === "openvpn" ? this.openvpn.get(session.client) : undefined;
-    if (session.protocol === "openvpn" && openvpn === undefined) return this.awaitConnector(session);
+    if (session.protocol === "openvpn" && openvpn === undefined) {
+      const awaited = await this.awaitConnector(session);
+      this.metrics?.disconnect(awaited.state);
+      return awaited;
+    }
     const client = this.clients.get(session.client);
     let outcome: DisconnectOutcome;
     try {
@@ -67,6 +73,7 @@ export class Disconnector {
     }
     await this.store.updateSessionControl(session.id, { disconnect: outcome.state, disconnectReason: [reason, outcome.detail].filter(Boolean).join("; ") });
     this.logger.info({ session: session.id, user: session.user, nas: session.nas, outcome: outcome.state, detail: outcome.detail }, "disconnect");
+    this.metrics?.disconnect(outcome.state);
     return outcome;
   }
 

@@ -86,6 +86,11 @@ export class OpenVpnConnector {
     return this.config.name;
   }
 
+  /** Clients OpenVPN has connected now, as far as this connector knows (for the metrics). */
+  get connectedClients(): number {
+    return this.clients.size;
+  }
+
   /** Connects (and keeps reconnecting with backoff until stop()). */
   start(): void {
     this.housekeeping = setInterval(() => void this.housekeep(), HOUSEKEEPING_MS);

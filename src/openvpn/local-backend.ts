@@ -5,6 +5,7 @@
 
 import type { AccountingService } from "../accounting/service.ts";
 import { UserDirectory } from "../auth/users.ts";
+import { secondsSince, type RequestMetrics } from "../metrics/sink.ts";
 import type { AccountingRecord } from "../model/record.ts";
 import type { PluginHost } from "../plugins/host.ts";
 import type { Store } from "../store/store.ts";
@@ -15,12 +16,21 @@ export interface LocalBackendDeps {
   plugins: () => PluginHost;
   accounting: AccountingService;
   store: Store;
+  metrics?: RequestMetrics;
 }
 
 export class LocalBackend implements ConnectorBackend {
   constructor(private readonly deps: LocalBackendDeps) {}
 
-  async authenticate({ connector, user, password, env }: AuthRequest): Promise<AuthVerdict> {
+  /** The connector answers OpenVPN as soon as this resolves: its latency is the request's. */
+  async authenticate(request: AuthRequest): Promise<AuthVerdict> {
+    const started = performance.now();
+    const verdict = await this.decide(request);
+    this.deps.metrics?.request("openvpn", "access", verdict.ok ? "accept" : "reject", secondsSince(started));
+    return verdict;
+  }
+
+  private async decide({ connector, user, password, env }: AuthRequest): Promise<AuthVerdict> {
     if (user === "") return { ok: false, reason: "no username" };
     const host = this.deps.plugins();
     let reply: Record<string, string | number> = {};
@@ -50,7 +60,16 @@ export class LocalBackend implements ConnectorBackend {
   }
 
   async account(record: AccountingRecord): Promise<AccountResult> {
-    const outcome = await this.deps.accounting.account(record);
+    const started = performance.now();
+    let outcome;
+    try {
+      outcome = await this.deps.accounting.account(record);
+    } catch (e) {
+      this.deps.metrics?.request("openvpn", "accounting", "error", null);
+      throw e;
+    }
+    const ended = outcome.status === "error" ? "error" : outcome.result.duplicate ? "duplicate" : outcome.status === "disconnect" ? "disconnect" : "ok";
+    this.deps.metrics?.request("openvpn", "accounting", ended, secondsSince(started));
     return { interimInterval: outcome.interimInterval, sessionRef: outcome.result.sessionPk };
   }
 

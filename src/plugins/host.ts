@@ -7,6 +7,7 @@
 import { pathToFileURL } from "node:url";
 import type { Logger } from "pino";
 import type { PluginConfig } from "../config/load.ts";
+import type { PluginMetrics } from "../metrics/sink.ts";
 import type { AccountingRecord } from "../model/record.ts";
 import type { Session } from "../model/session.ts";
 import type {
@@ -85,14 +86,15 @@ export class PluginHost {
   private constructor(
     private readonly entries: Entry[],
     private readonly logger: Logger,
+    private readonly metrics: PluginMetrics | null,
   ) {}
 
   static empty(logger: Logger): PluginHost {
-    return new PluginHost([], logger);
+    return new PluginHost([], logger, null);
   }
 
   /** Loads every plugin or none: the first failure throws naming the plugin and why. */
-  static async load(configs: readonly PluginConfig[], store: PluginStoreView, logger: Logger): Promise<PluginHost> {
+  static async load(configs: readonly PluginConfig[], store: PluginStoreView, logger: Logger, metrics: PluginMetrics | null = null): Promise<PluginHost> {
     const generation = ++loadGeneration;
     const entries: Entry[] = [];
     try {
@@ -108,7 +110,7 @@ export class PluginHost {
       }
       names.add(e.info.name);
     }
-    return new PluginHost(entries, logger);
+    return new PluginHost(entries, logger, metrics);
   }
 
   list(): LoadedPlugin[] {
@@ -140,6 +142,7 @@ export class PluginHost {
     })();
     const result = await Promise.race([attempt, timeout]);
     clearTimeout(timer);
+    this.metrics?.pluginCall(entry.info.name, hook, result.ok ? "ok" : result.why === "timeout" ? "timeout" : "error");
     if (!result.ok) {
       if (result.why === "timeout") stats.timeouts++;
       else stats.errors++;

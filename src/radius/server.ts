@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net";
 import { isIPv6 } from "node:net";
 import type { Logger } from "pino";
 import type { AccountingService } from "../accounting/service.ts";
+import { secondsSince, type RequestMetrics, type RequestOutcome, type RequestType } from "../metrics/sink.ts";
 import type { PluginHost } from "../plugins/host.ts";
 import type { UserDirectory } from "../auth/users.ts";
 import { decideAccess } from "./access.ts";
@@ -36,9 +37,23 @@ export interface RadiusServerDeps {
   /** A getter: a reload swaps the plugins without restarting the listeners. */
   plugins: () => PluginHost;
   logger: Logger;
+  metrics?: RequestMetrics;
 }
 
 type Port = "auth" | "acct";
+
+/** A request's answer (null: stay silent) and how it ended, for the metrics. */
+interface Handled {
+  response: Buffer | null;
+  outcome: RequestOutcome;
+}
+
+function requestType(code: number): RequestType {
+  if (code === PacketCode.AccessRequest) return "access";
+  if (code === PacketCode.AccountingRequest) return "accounting";
+  if (code === PacketCode.StatusServer) return "status";
+  return "other";
+}
 
 type CacheEntry = { state: "pending" } | { state: "done"; response: Buffer; expires: number };
 
@@ -107,6 +122,7 @@ export class RadiusServer {
 
   private drop(reason: DropReason, rinfo: RemoteInfo, extra: Record<string, unknown> = {}): void {
     this.counters.drops[reason] = (this.counters.drops[reason] ?? 0) + 1;
+    this.deps.metrics?.drop("radius", reason);
     this.deps.logger.warn({ reason, source: `${rinfo.address}:${rinfo.port}`, ...extra }, `dropped RADIUS packet: ${dropReasonText[reason]}`);
   }
 
@@ -118,6 +134,7 @@ export class RadiusServer {
   }
 
   private onMessage(port: Port, socket: Socket, msg: Buffer, rinfo: RemoteInfo): void {
+    const receivedAt = performance.now();
     // Source check before anything else: unknown sources cost no cryptography.
     const client = this.deps.clients.find(rinfo.address);
     if (client === undefined) return this.drop("unknown-client", rinfo);
@@ -127,18 +144,27 @@ export class RadiusServer {
     const raw = msg.subarray(0, msg.readUInt16BE(2));
     const codeName = packetCodeName(packet.code);
     this.counters.requests[codeName] = (this.counters.requests[codeName] ?? 0) + 1;
+    const type = requestType(packet.code);
+    const done = (outcome: RequestOutcome, answered: boolean) => this.deps.metrics?.request("radius", type, outcome, answered ? secondsSince(receivedAt) : null);
+    const dropRequest = (reason: DropReason, extra: Record<string, unknown>) => {
+      this.drop(reason, rinfo, extra);
+      done("dropped", false);
+    };
 
-    if (packet.code === PacketCode.StatusServer) return this.onStatusServer(port, socket, packet, raw, client, rinfo);
+    if (packet.code === PacketCode.StatusServer) {
+      const answered = this.onStatusServer(port, socket, packet, raw, client, rinfo);
+      return done(answered ? "ok" : "dropped", answered);
+    }
     const expected = port === "auth" ? PacketCode.AccessRequest : PacketCode.AccountingRequest;
-    if (packet.code !== expected) return this.drop("unexpected-code", rinfo, { client: client.name, code: codeName });
+    if (packet.code !== expected) return dropRequest("unexpected-code", { client: client.name, code: codeName });
 
     if (port === "acct" && !verifyAccountingRequest(raw, client.secret)) {
-      return this.drop("bad-authenticator", rinfo, { client: client.name });
+      return dropRequest("bad-authenticator", { client: client.name });
     }
     const ma = checkMessageAuthenticator(raw, client.secret);
-    if (ma === "invalid") return this.drop("bad-message-authenticator", rinfo, { client: client.name });
+    if (ma === "invalid") return dropRequest("bad-message-authenticator", { client: client.name });
     if (ma === "absent" && port === "auth" && client.requireMessageAuthenticator) {
-      return this.drop("missing-message-authenticator", rinfo, { client: client.name });
+      return dropRequest("missing-message-authenticator", { client: client.name });
     }
 
     // Duplicate detection keys on the source address, not the port: some NASes
@@ -149,8 +175,9 @@ export class RadiusServer {
       this.counters.retransmissions++;
       if (cached.state === "done") {
         this.send(socket, cached.response, rinfo);
+        done("duplicate", true);
       } else {
-        this.drop("duplicate-in-progress", rinfo, { client: client.name, identifier: packet.identifier });
+        dropRequest("duplicate-in-progress", { client: client.name, identifier: packet.identifier });
       }
       return;
     }
@@ -162,17 +189,19 @@ export class RadiusServer {
 
     const work = port === "auth" ? this.onAccessRequest(packet, client) : this.onAccountingRequest(packet, client, rinfo);
     work.then(
-      (response) => {
+      ({ response, outcome }) => {
         if (response === null) {
           this.cache.delete(key);
-          return;
+          return done(outcome, false);
         }
         this.cache.set(key, { state: "done", response, expires: Date.now() + this.options.duplicateWindow * 1000 });
         this.send(socket, response, rinfo);
+        done(outcome, true);
       },
       (err: unknown) => {
         this.cache.delete(key);
         this.deps.logger.error({ err, client: client.name }, "RADIUS request failed");
+        done("error", false);
       },
     );
   }
@@ -185,7 +214,7 @@ export class RadiusServer {
     });
   }
 
-  private async onAccessRequest(packet: RadiusPacket, client: RadiusClient): Promise<Buffer> {
+  private async onAccessRequest(packet: RadiusPacket, client: RadiusClient): Promise<Handled> {
     const decision = await decideAccess(packet, {
       users: this.deps.users,
       plugins: this.deps.plugins(),
@@ -201,7 +230,8 @@ export class RadiusServer {
     if (decision.code === PacketCode.AccessAccept && decision.user !== null && decision.interimInterval !== undefined) {
       this.rememberInterval(client.name, decision.user, decision.interimInterval);
     }
-    return buildResponse(packet, decision.code, decision.attributes, client.secret);
+    const outcome = decision.code === PacketCode.AccessAccept ? "accept" : "reject";
+    return { response: buildResponse(packet, decision.code, decision.attributes, client.secret), outcome };
   }
 
   /**
@@ -217,7 +247,7 @@ export class RadiusServer {
   }
 
   /** Resolves to the Accounting-Response once the record is durable, or null to stay silent. */
-  private async onAccountingRequest(packet: RadiusPacket, client: RadiusClient, rinfo: RemoteInfo): Promise<Buffer | null> {
+  private async onAccountingRequest(packet: RadiusPacket, client: RadiusClient, rinfo: RemoteInfo): Promise<Handled> {
     const result = recordFromAccountingRequest(packet, {
       client: client.name,
       sourceAddress: normaliseAddress(rinfo.address),
@@ -226,7 +256,7 @@ export class RadiusServer {
     });
     if (!result.ok) {
       this.drop(result.reason, rinfo, { client: client.name, identifier: packet.identifier });
-      return null;
+      return { response: null, outcome: "dropped" };
     }
     let record = result.record;
     if (record.kind === "start" && record.user !== null) {
@@ -238,22 +268,30 @@ export class RadiusServer {
       outcome = await this.deps.accounting.account(record);
     } catch (err) {
       this.drop("store-failed", rinfo, { client: client.name, err: String(err) });
-      return null;
+      return { response: null, outcome: "dropped" };
     }
     if (outcome.status === "error") {
       // Stored, but a plugin wants the NAS to retry: no Accounting-Response (RFC 2866 section 2).
       this.counters.pluginErrors++;
       this.deps.logger.info({ client: client.name, sessionId: result.record.sessionId, reason: outcome.reason }, "accounting not acknowledged: plugin answered error");
-      return null;
+      return { response: null, outcome: "error" };
     }
-    return buildResponse(packet, PacketCode.AccountingResponse, [], client.secret, { messageAuthenticator: false });
+    return {
+      response: buildResponse(packet, PacketCode.AccountingResponse, [], client.secret, { messageAuthenticator: false }),
+      outcome: outcome.result.duplicate ? "duplicate" : outcome.status === "disconnect" ? "disconnect" : "ok",
+    };
   }
 
-  private onStatusServer(port: Port, socket: Socket, packet: RadiusPacket, raw: Buffer, client: RadiusClient, rinfo: RemoteInfo): void {
+  /** Answers a Status-Server; false when it was dropped. */
+  private onStatusServer(port: Port, socket: Socket, packet: RadiusPacket, raw: Buffer, client: RadiusClient, rinfo: RemoteInfo): boolean {
     // RFC 5997 section 3: Status-Server must carry a valid Message-Authenticator.
     const ma = checkMessageAuthenticator(raw, client.secret);
-    if (ma !== "valid") return this.drop(ma === "absent" ? "missing-message-authenticator" : "bad-message-authenticator", rinfo, { client: client.name });
+    if (ma !== "valid") {
+      this.drop(ma === "absent" ? "missing-message-authenticator" : "bad-message-authenticator", rinfo, { client: client.name });
+      return false;
+    }
     const code = port === "auth" ? PacketCode.AccessAccept : PacketCode.AccountingResponse;
     this.send(socket, buildResponse(packet, code, [], client.secret), rinfo);
+    return true;
   }
 }

@@ -11,15 +11,17 @@ import { UserDirectory } from "../auth/users.ts";
 import { Disconnector } from "../disconnect/disconnector.ts";
 import { ConfigError, loadConfig, type Config } from "../config/load.ts";
 import type { Logger } from "../log.ts";
+import { Metrics } from "../metrics/metrics.ts";
 import { PluginHost } from "../plugins/host.ts";
 import { storeView } from "../plugins/store-view.ts";
 import { encodeReply } from "../radius/access.ts";
 import { ClientTable } from "../radius/clients.ts";
 import { Dictionary } from "../radius/dictionary.ts";
+import { dropReasonText } from "../radius/drops.ts";
 import { RadiusServer } from "../radius/server.ts";
 import { openServerStore, SpoolingStore } from "../store/index.ts";
 import type { Store } from "../store/store.ts";
-import { TacacsServer } from "../tacacs/server.ts";
+import { TacacsServer, tacacsDropText } from "../tacacs/server.ts";
 import { OpenVpnConnector } from "../openvpn/connector.ts";
 import { LocalBackend } from "../openvpn/local-backend.ts";
 
@@ -31,6 +33,8 @@ export interface RunningTally {
   dictionary: Dictionary;
   plugins(): PluginHost;
   disconnector: Disconnector;
+  /** This Tally's metrics: `metrics.registry.metrics()` is the Prometheus text for /metrics. */
+  metrics: Metrics;
   addresses: { auth?: AddressInfo; acct?: AddressInfo; tacacs?: { address: string; port: number } };
   /**
    * Re-reads the config file: clients, users, groups, dictionaries and plugins change for the
@@ -85,10 +89,17 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
   for (const w of dictionary.warnings) logger.debug({ warning: w }, "dictionary");
   checkReplies(config, dictionary);
   const store = await openServerStore(config.store, logger);
+  const metrics = new Metrics({
+    openSessions: () => store.countSessions("open"),
+    spoolDepth: () => (store instanceof SpoolingStore ? store.depth : 0),
+  });
+  metrics.knownDropReasons("radius", Object.keys(dropReasonText));
+  if (config.tacacs.listen !== null) metrics.knownDropReasons("tacacs", Object.keys(tacacsDropText));
   let plugins: PluginHost;
   try {
-    plugins = await PluginHost.load(config.plugins, storeView(store), logger);
+    plugins = await PluginHost.load(config.plugins, storeView(store), logger, metrics);
   } catch (e) {
+    metrics.close();
     await store.close();
     throw e;
   }
@@ -104,8 +115,9 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
       maxBatchesInFlight: "postgres" in config.store ? Math.max(2, Math.min(4, config.store.poolSize - 1)) : 2,
     },
     (err, size) => logger.error({ err, size }, "store commit failed; records not acknowledged"),
+    metrics,
   );
-  const disconnector = new Disconnector(config.clients, store, dictionary, logger);
+  const disconnector = new Disconnector(config.clients, store, dictionary, logger, metrics);
   const service = new AccountingService(accounting, store, () => plugins, logger, disconnector);
   if (store instanceof SpoolingStore) {
     store.onReplayed((records, results) => service.replayed(records, results));
@@ -128,14 +140,15 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
       duplicateWindow: config.radius.duplicateWindow,
       defaultInterimInterval: config.accounting.defaultInterimInterval,
     },
-    { clients: new ClientTable(config.clients), dictionary, users, accounting: service, plugins: () => plugins, logger },
+    { clients: new ClientTable(config.clients), dictionary, users, accounting: service, plugins: () => plugins, logger, metrics },
   );
   const tacacs =
     config.tacacs.listen === null
       ? null
-      : new TacacsServer({ ...config.tacacs, listen: config.tacacs.listen }, { clients: config.clients, users, accounting: service, plugins: () => plugins, logger });
-  const openvpnBackend = new LocalBackend({ users: () => users, plugins: () => plugins, accounting: service, store });
+      : new TacacsServer({ ...config.tacacs, listen: config.tacacs.listen }, { clients: config.clients, users, accounting: service, plugins: () => plugins, logger, metrics });
+  const openvpnBackend = new LocalBackend({ users: () => users, plugins: () => plugins, accounting: service, store, metrics });
   const connectors = config.openvpn.map((o) => new OpenVpnConnector(o, openvpnBackend, logger));
+  metrics.sources.openvpnClients = () => Object.fromEntries(connectors.map((c) => [c.name, c.connectedClients]));
   for (const c of connectors) disconnector.registerOpenVpn(c.name, (session) => c.kill(session));
   let addresses: RunningTally["addresses"];
   try {
@@ -146,6 +159,7 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
     await radius.stop();
     await tacacs?.stop();
     await plugins.close();
+    metrics.close();
     await store.close();
     throw e;
   }
@@ -166,12 +180,13 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
     },
     plugins: () => plugins,
     disconnector,
+    metrics,
     addresses,
     async reload() {
       const next = loadConfig(current.file);
       const nextDictionary = loadDictionary(next);
       checkReplies(next, nextDictionary);
-      const nextPlugins = await PluginHost.load(next.plugins, storeView(store), logger);
+      const nextPlugins = await PluginHost.load(next.plugins, storeView(store), logger, metrics);
       const ignored = restartOnly(current, next);
       if (ignored.length > 0) logger.warn({ changed: ignored }, "these settings change only with a restart");
       const old = plugins;
@@ -193,6 +208,7 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
       await Promise.all([radius.stop(), tacacs?.stop()]);
       await accounting.close();
       await plugins.close();
+      metrics.close();
       await store.close();
     },
   };

@@ -6,6 +6,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import type { Logger } from "pino";
 import type { AccountingService } from "../accounting/service.ts";
+import { secondsSince, type RequestMetrics, type RequestOutcome, type RequestType } from "../metrics/sink.ts";
 import type { PluginHost } from "../plugins/host.ts";
 import { AddressTable, normaliseAddress } from "../auth/address-table.ts";
 import { authorize, commandLine, type AuthorizationDecision, type AuthorizationRequest } from "../auth/authorization.ts";
@@ -61,6 +62,7 @@ export interface TacacsServerDeps {
   accounting: AccountingService;
   plugins: () => PluginHost;
   logger: Logger;
+  metrics?: RequestMetrics;
 }
 
 export interface TacacsCounters {
@@ -80,6 +82,25 @@ interface SessionState {
   /** The last seq_no the client sent; the next must be two more. */
   lastSeq: number;
   authen?: AuthenConversation;
+}
+
+function requestType(type: number): RequestType {
+  return type === PacketType.Authentication ? "authen" : type === PacketType.Authorization ? "author" : "acct";
+}
+
+/** A reply's status as a request outcome (accounting SUCCESS is refined by the caller). */
+function replyOutcome(type: number, status: number): RequestOutcome {
+  if (type === PacketType.Authentication) {
+    if (status === AuthenStatus.Pass) return "accept";
+    if (status === AuthenStatus.Fail) return "reject";
+    if (status === AuthenStatus.GetUser || status === AuthenStatus.GetPass || status === AuthenStatus.GetData) return "challenge";
+    return "error";
+  }
+  if (type === PacketType.Authorization) {
+    if (status === AuthorStatus.PassAdd || status === AuthorStatus.PassRepl) return "accept";
+    return status === AuthorStatus.Fail ? "reject" : "error";
+  }
+  return status === AcctStatus.Success ? "ok" : "error";
 }
 
 /** What to send when a session must end in error, per packet type. */
@@ -146,6 +167,7 @@ export class TacacsServer {
 
   private drop(reason: TacacsDropReason, source: string, extra: Record<string, unknown> = {}): void {
     this.counters.drops[reason] = (this.counters.drops[reason] ?? 0) + 1;
+    this.deps.metrics?.drop("tacacs", reason);
     this.deps.logger.warn({ reason, source, ...extra }, `TACACS+: ${tacacsDropText[reason]}`);
   }
 
@@ -178,6 +200,8 @@ export class TacacsServer {
 class Connection {
   private readonly reader: FrameReader;
   private readonly sessions = new Map<number, SessionState>();
+  /** When each session's latest packet arrived (performance.now()), until it is answered. */
+  private readonly receivedAt = new Map<number, number>();
   /** Decided by the first packet: the client asks with the flag and we echo it (section 4.3). */
   private singleConnect: boolean | null = null;
   private closing = false;
@@ -232,7 +256,7 @@ class Connection {
   private fail(header: TacacsHeader, reason: TacacsDropReason, message: string, close: boolean): void {
     this.ctx.drop(reason, this.source, { client: this.client.name, session: header.sessionId, seq: header.seqNo });
     this.send(header, errorBody(header.type, message));
-    this.countReply(header.type, "ERROR");
+    this.countReply(header, "ERROR", "dropped");
     this.sessions.delete(header.sessionId);
     if (close || !this.singleConnect) {
       this.closing = true;
@@ -240,13 +264,18 @@ class Connection {
     }
   }
 
-  private countReply(type: number, status: string): void {
-    const key = `${packetTypeName(type)} ${status}`;
+  /** Counts a reply sent to `request`, and the request with its outcome and latency. */
+  private countReply(request: TacacsHeader, status: string, outcome: RequestOutcome): void {
+    const key = `${packetTypeName(request.type)} ${status}`;
     this.ctx.counters.replies[key] = (this.ctx.counters.replies[key] ?? 0) + 1;
+    const receivedAt = this.receivedAt.get(request.sessionId);
+    this.receivedAt.delete(request.sessionId);
+    this.ctx.deps.metrics?.request("tacacs", requestType(request.type), outcome, receivedAt === undefined ? null : secondsSince(receivedAt));
   }
 
   private onFrame(header: TacacsHeader, rawBody: Buffer): void {
     if (this.closing) return;
+    this.receivedAt.set(header.sessionId, performance.now());
     if (this.singleConnect === null) this.singleConnect = (header.flags & HeaderFlag.SingleConnect) !== 0;
     const typeName = packetTypeName(header.type);
     this.ctx.counters.requests[typeName] = (this.ctx.counters.requests[typeName] ?? 0) + 1;
@@ -276,6 +305,7 @@ class Connection {
     work.catch((err: unknown) => {
       this.ctx.deps.logger.error({ err, client: this.client.name }, "TACACS+ session failed");
       this.send(header, errorBody(header.type, "internal error"));
+      this.countReply(header, "ERROR", "error");
       this.endSession(header.sessionId);
     });
   }
@@ -300,7 +330,7 @@ class Connection {
     }
     this.send(header, encodeAuthenReply(step.reply));
     const status = authenStatusName(step.reply.status);
-    this.countReply(header.type, status);
+    this.countReply(header, status, replyOutcome(header.type, step.reply.status));
     if (step.done) {
       this.ctx.deps.logger.info({ client: this.client.name, user: step.user, result: status, reason: step.reason }, "TACACS+ authentication");
       this.endSession(header.sessionId);
@@ -318,7 +348,7 @@ class Connection {
       decision.status === "pass-add" ? AuthorStatus.PassAdd : decision.status === "pass-repl" ? AuthorStatus.PassRepl : AuthorStatus.Fail;
     const replyArgs = decision.status === "fail" ? [] : decision.args.map((a) => formatArg(a.name, a.value, a.mandatory));
     this.send(header, encodeAuthorResponse({ status, args: replyArgs, serverMsg: "", data: Buffer.alloc(0) }));
-    this.countReply(header.type, authorStatusName(status));
+    this.countReply(header, authorStatusName(status), replyOutcome(header.type, status));
     this.ctx.deps.logger.info(
       { client: this.client.name, user: req.user, service: request.service, command: request.command, result: authorStatusName(status), reason: decision.reason },
       "TACACS+ authorization",
@@ -348,17 +378,20 @@ class Connection {
     const result = recordFromAcctRequest(req, { client: this.client.name, nas: this.address, receivedAt: Date.now() });
     if (!result.ok) return this.fail(header, "invalid-flags", `invalid accounting flags 0x${req.flags.toString(16)}`, false);
     let status: number = AcctStatus.Success;
+    let ended: RequestOutcome;
     try {
       // SUCCESS only once the record is durable; a store failure answers ERROR (section 7.3),
       // and so does a plugin's `error` (the record stays stored; the device resends it).
       const outcome = await this.ctx.deps.accounting.account(result.record);
       if (outcome.status === "error") status = AcctStatus.Error;
+      ended = outcome.status === "error" ? "error" : outcome.result.duplicate ? "duplicate" : outcome.status === "disconnect" ? "disconnect" : "ok";
     } catch (err) {
       this.ctx.drop("store-failed", this.source, { client: this.client.name, err: String(err) });
       status = AcctStatus.Error;
+      ended = "dropped";
     }
     this.send(header, encodeAcctReply({ status, serverMsg: "", data: Buffer.alloc(0) }));
-    this.countReply(header.type, acctStatusName(status));
+    this.countReply(header, acctStatusName(status), ended);
     this.endSession(header.sessionId);
   }
 }
