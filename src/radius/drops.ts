@@ -1,5 +1,5 @@
 // Why the RADIUS server drops a packet without answering: a closed list, one text each,
-// counted per reason (and exported as metrics later). RFC 2865 section 3 and RFC 5080 say to
+// counted per reason (tally_drops_total, docs/metrics.md). RFC 2865 section 3 and RFC 5080 say to
 // drop silently rather than answer anything that cannot be trusted.
 
 import type { PacketDecodeFailure } from "./packet.ts";
