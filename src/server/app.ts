@@ -196,7 +196,15 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
     try {
       http = await startHttp(
         { ...config.http, dashboardDir: join(import.meta.dirname, "../../dist/dashboard") },
-        { store, events: service.events, disconnect: (s, reason) => disconnector.disconnect(s, reason), reload, logger },
+        {
+          store,
+          events: service.events,
+          disconnect: (s, reason) => disconnector.disconnect(s, reason),
+          reload,
+          metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+          overview: async () => ({ ...(await metrics.snapshot()) }),
+          logger,
+        },
       );
     } catch (e) {
       for (const c of connectors) c.stop();

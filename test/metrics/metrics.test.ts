@@ -3,7 +3,8 @@
 // accept and reject, Accounting Start / Interim / Stop, a record a plugin throws on, a wrong
 // secret, an interim a plugin answers disconnect to, carried out on a fake NAS that
 // acknowledges) and by Tally's TACACS+ client (one accounting START); then the Prometheus text
-// of `running.metrics.registry` is parsed and its counts checked exactly, and snapshot().
+// of `running.metrics.registry` is parsed and its counts checked exactly, and snapshot(); the
+// same text at /metrics and the overview at /api/overview over real HTTP.
 
 import assert from "node:assert/strict";
 import { createSocket, type Socket } from "node:dgram";
@@ -12,6 +13,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { pino } from "pino";
 import { loadConfig } from "../../src/config/load.ts";
+import { tokenHash } from "../../src/http/server.ts";
 import { quantile } from "../../src/metrics/metrics.ts";
 import { PacketCode } from "../../src/radius/constants.ts";
 import { buildResponse } from "../../src/radius/message.ts";
@@ -22,6 +24,7 @@ import { AcctFlag, AcctStatus } from "../../src/tacacs/constants.ts";
 import { SECRET, TACACS_KEY, makeTempDir, radclient, until } from "../interop/harness.ts";
 
 const probe = join(import.meta.dirname, "..", "plugins", "fixtures", "probe.ts");
+const TOKEN = "metrics-test-token";
 
 /** One sample of the text format: name, labels, value. */
 interface PromSample {
@@ -81,6 +84,7 @@ describe("metrics of a running Tally", () => {
         store: { sqlite: "./tally.db" },
         radius: { auth: "127.0.0.1:0", acct: "127.0.0.1:0" },
         tacacs: { listen: "127.0.0.1:0" },
+        http: { listen: "127.0.0.1:0", tokens: [{ name: "test", sha256: tokenHash(TOKEN) }] },
         clients: [
           { name: "lab", address: "127.0.0.0/8", secret: SECRET, tacacsKey: TACACS_KEY, coa: { address: "127.0.0.1", port: nas.address().port } },
         ],
@@ -222,6 +226,23 @@ describe("metrics of a running Tally", () => {
     assert.equal(overview.pluginErrors, 1);
     assert.equal(overview.spoolDepth, 0);
     assert.ok(overview.storeCommitP99Ms !== undefined && overview.storeCommitP99Ms > 0 && overview.storeCommitP99Ms <= 5000, `p99 ${overview.storeCommitP99Ms} ms`);
+  });
+
+
+  it("are served over HTTP: /metrics (no token) and /api/overview", async () => {
+    const base = `http://127.0.0.1:${running.http!.address.port}`;
+    const res = await fetch(`${base}/metrics`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+    const served = parseProm(await res.text());
+    assert.equal(value(served, "tally_requests_total", { protocol: "radius", type: "accounting", outcome: "ok" }), 3);
+    assert.equal(value(served, "tally_sessions_open"), 3);
+    const overview = await fetch(`${base}/api/overview`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.equal(overview.status, 200);
+    const body = (await overview.json()) as Record<string, unknown>;
+    assert.equal(body.openSessions, 3);
+    assert.equal(body.drops, 1);
+    assert.equal(body.pluginErrors, 1);
   });
 });
 
