@@ -14,6 +14,7 @@ import { sessionKey, type Session } from "../model/session.ts";
 import type { CombinedAccounting, PluginHost } from "../plugins/host.ts";
 import type { AppendResult, Store } from "../store/store.ts";
 import type { AccountingCore } from "./core.ts";
+import { SessionEvents } from "./events.ts";
 
 export interface AccountingOutcome extends CombinedAccounting {
   result: AppendResult;
@@ -28,6 +29,9 @@ export interface SessionActions {
 }
 
 export class AccountingService {
+  /** Sessions as they change, for live views (nothing is read unless someone subscribes). */
+  readonly events: SessionEvents;
+
   constructor(
     private readonly core: AccountingCore,
     private readonly store: Store,
@@ -35,11 +39,21 @@ export class AccountingService {
     private readonly plugins: () => PluginHost,
     private readonly logger: Logger,
     private readonly actions: SessionActions | null = null,
-  ) {}
+  ) {
+    this.events = new SessionEvents(store);
+  }
+
+  /** Tells live views what a stored record changed. */
+  private notify(result: AppendResult): void {
+    if (!this.events.listening || result.duplicate || result.spooled) return;
+    if (result.sessionPk !== null) this.events.changed(result.sessionPk);
+    for (const pk of result.closedSessionPks ?? []) this.events.changed(pk);
+  }
 
   /** Rejects only when the store could not commit; plugin failures come back as status "error". */
   async account(record: AccountingRecord): Promise<AccountingOutcome> {
     const result = await this.core.submit(record);
+    this.notify(result);
     const host = this.plugins();
     if (!host.hasAccounting) {
       // Nothing to decide: acknowledge without reading the session back (the hot path).
@@ -94,7 +108,9 @@ export class AccountingService {
   replayed(records: readonly AccountingRecord[], results: readonly AppendResult[]): void {
     records.forEach((record, i) => {
       const result = results[i];
-      if (result !== undefined && !result.duplicate && !result.spooled) this.announceClosed(record, result, null);
+      if (result === undefined) return;
+      this.notify(result);
+      if (!result.duplicate && !result.spooled) this.announceClosed(record, result, null);
     });
   }
 
@@ -103,6 +119,7 @@ export class AccountingService {
    * Stop's close is told: sessionClosed, once. Never rejects.
    */
   async sessionClosed(session: Session): Promise<void> {
+    this.events.publish(session);
     const host = this.plugins();
     if (host.size === 0) return;
     await host.sessionClosed(session).catch((err: unknown) => this.logger.error({ err }, "sessionClosed failed"));

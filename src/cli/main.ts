@@ -16,6 +16,7 @@ import { register as registerReap } from "./reap.ts";
 import { register as registerRecords } from "./records.ts";
 import { register as registerServe } from "./serve.ts";
 import { register as registerSessions } from "./sessions.ts";
+import { register as registerTokens } from "./tokens.ts";
 import { register as registerUsage } from "./usage.ts";
 import { register as registerUsers } from "./users.ts";
 
@@ -24,7 +25,7 @@ const program = new Command("tally")
   .option("-c, --config <path>", "configuration file (default: $TALLY_CONFIG or ./tally.yaml)")
   .showHelpAfterError();
 
-for (const register of [registerServe, registerSessions, registerUsage, registerRecords, registerUsers, registerDisconnect, registerReap, registerPrune, registerAudit, registerImport, registerExport, registerOpenVpn, registerPlugins, registerRadius, registerBench, registerConfig, registerMigrate]) {
+for (const register of [registerServe, registerSessions, registerUsage, registerRecords, registerUsers, registerDisconnect, registerReap, registerPrune, registerAudit, registerImport, registerExport, registerOpenVpn, registerPlugins, registerRadius, registerBench, registerConfig, registerMigrate, registerTokens]) {
   register(program);
 }
 

@@ -119,6 +119,8 @@ export interface Config {
   users: UserConfig[];
   plugins: PluginConfig[];
   openvpn: OpenVpnConfig[];
+  /** Null: no HTTP server. */
+  http: { listen: { host: string; port: number }; tokens: { name: string; sha256: string }[]; publicPaths: string[] } | null;
   accounting: ConfigFile["accounting"];
   log: ConfigFile["log"];
 }
@@ -300,6 +302,7 @@ export function buildConfig(file: string, doc: unknown): Config {
     openvpn,
     accounting: c.accounting,
     log: c.log,
+    http: c.http === undefined ? null : { listen: parseListenAddress(c.http.listen)!, tokens: c.http.tokens, publicPaths: c.http.publicPaths },
   };
 }
 
@@ -366,6 +369,10 @@ users:
 
 accounting:
   defaultInterimInterval: 300   # seconds, when a user's reply sets none
+
+http:                           # the HTTP API, /metrics and the dashboard (remove to turn off)
+  listen: 127.0.0.1:8080
+  tokens: []                    # add one with: tally tokens create NAME
 
 log:
   level: info

@@ -241,6 +241,23 @@ export const configSchema = z.strictObject({
   users: z.array(userSchema).default([]),
   plugins: z.array(pluginSchema).default([]),
   openvpn: z.array(openvpnSchema).default([]),
+  /** The HTTP API, /metrics and the dashboard; absent: no HTTP server. */
+  http: z
+    .strictObject({
+      listen: listenAddress.default("127.0.0.1:8080"),
+      /** Bearer tokens, stored hashed (`tally tokens create NAME` adds one). */
+      tokens: z
+        .array(
+          z.strictObject({
+            name: z.string().min(1, "expected a non-empty name"),
+            sha256: z.string().regex(/^[0-9a-f]{64}$/, "expected the token's SHA-256 as 64 hex digits (tally tokens create makes it)"),
+          }),
+        )
+        .default([]),
+      /** Paths served without a token. */
+      publicPaths: z.array(z.string().startsWith("/", 'expected a path such as "/metrics"')).default(["/healthz", "/metrics"]),
+    })
+    .optional(),
   accounting: z
     .strictObject({
       /** Seconds; sent as Acct-Interim-Interval when a user's reply has none. 0 disables. */

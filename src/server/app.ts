@@ -4,6 +4,7 @@
 // store) so nothing accepted is left uncommitted.
 
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import { AccountingCore } from "../accounting/core.ts";
 import { Reaper } from "../accounting/reaper.ts";
 import { AccountingService } from "../accounting/service.ts";
@@ -20,6 +21,7 @@ import { RadiusServer } from "../radius/server.ts";
 import { openServerStore, SpoolingStore } from "../store/index.ts";
 import type { Store } from "../store/store.ts";
 import { TacacsServer } from "../tacacs/server.ts";
+import { startHttp, type RunningHttp } from "../http/server.ts";
 import { OpenVpnConnector } from "../openvpn/connector.ts";
 import { LocalBackend } from "../openvpn/local-backend.ts";
 
@@ -31,6 +33,9 @@ export interface RunningTally {
   dictionary: Dictionary;
   plugins(): PluginHost;
   disconnector: Disconnector;
+  service: AccountingService;
+  /** Null when the config has no http section. */
+  http: RunningHttp | null;
   addresses: { auth?: AddressInfo; acct?: AddressInfo; tacacs?: { address: string; port: number } };
   /**
    * Re-reads the config file: clients, users, groups, dictionaries and plugins change for the
@@ -77,6 +82,7 @@ function restartOnly(old: Config, next: Config): string[] {
   if (!same(old.tacacs, next.tacacs)) changed.push("tacacs");
   if (!same(old.accounting, next.accounting)) changed.push("accounting");
   if (!same(old.openvpn, next.openvpn)) changed.push("openvpn");
+  if (!same(old.http?.listen ?? null, next.http?.listen ?? null)) changed.push("http listen address (or http on/off)");
   return changed;
 }
 
@@ -150,12 +156,51 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
     throw e;
   }
 
+  let current = config;
+  let http: RunningHttp | null = null;
+  const reload = async () => {
+    const next = loadConfig(current.file);
+    const nextDictionary = loadDictionary(next);
+    checkReplies(next, nextDictionary);
+    const nextPlugins = await PluginHost.load(next.plugins, storeView(store), logger);
+    const ignored = restartOnly(current, next);
+    if (ignored.length > 0) logger.warn({ changed: ignored }, "these settings change only with a restart");
+    const old = plugins;
+    plugins = nextPlugins;
+    dictionary = nextDictionary;
+    users = new UserDirectory(next.users, next.groups, store);
+    radius.update({ clients: new ClientTable(next.clients), users, dictionary });
+    tacacs?.update({ clients: next.clients, users });
+    disconnector.update(next.clients, dictionary);
+    if (http !== null && next.http !== null) http.update(next.http);
+    current = next;
+    logger.info({ plugins: plugins.list().map((p) => p.name) }, "configuration reloaded");
+    // The old plugins finish what they were given, then close.
+    void old.close().catch((err: unknown) => logger.error({ err }, "closing the previous plugins failed"));
+  };
+  if (config.http !== null) {
+    try {
+      http = await startHttp(
+        { ...config.http, dashboardDir: join(import.meta.dirname, "../../dist/dashboard") },
+        { store, events: service.events, disconnect: (s, reason) => disconnector.disconnect(s, reason), reload, logger },
+      );
+    } catch (e) {
+      for (const c of connectors) c.stop();
+      await Promise.all([radius.stop(), tacacs?.stop()]);
+      await plugins.close();
+      await store.close();
+      throw e;
+    }
+    const { host, port } = http.address;
+    logger.info({ port: "http", address: `${host.includes(":") ? `[${host}]` : host}:${port}`, tokens: config.http.tokens.length }, "HTTP API listening");
+    if (config.http.tokens.length === 0) logger.warn("http has no tokens: every /api request will be refused; make one with `tally tokens create NAME`");
+  }
+
   reaper.start();
   const { reapInterval, staleGrace } = config.accounting;
   if (reapInterval === 0) logger.info("reaper disabled (accounting.reapInterval is 0): sessions whose updates stop stay open");
   else logger.info({ reapInterval, staleGrace }, "reaper running");
 
-  let current = config;
   return {
     store,
     accounting,
@@ -167,28 +212,14 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
     plugins: () => plugins,
     disconnector,
     addresses,
-    async reload() {
-      const next = loadConfig(current.file);
-      const nextDictionary = loadDictionary(next);
-      checkReplies(next, nextDictionary);
-      const nextPlugins = await PluginHost.load(next.plugins, storeView(store), logger);
-      const ignored = restartOnly(current, next);
-      if (ignored.length > 0) logger.warn({ changed: ignored }, "these settings change only with a restart");
-      const old = plugins;
-      plugins = nextPlugins;
-      dictionary = nextDictionary;
-      users = new UserDirectory(next.users, next.groups, store);
-      radius.update({ clients: new ClientTable(next.clients), users, dictionary });
-      tacacs?.update({ clients: next.clients, users });
-      disconnector.update(next.clients, dictionary);
-      current = next;
-      logger.info({ plugins: plugins.list().map((p) => p.name) }, "configuration reloaded");
-      // The old plugins finish what they were given, then close.
-      void old.close().catch((err: unknown) => logger.error({ err }, "closing the previous plugins failed"));
-    },
+    service,
+    http,
+    reload,
     async stop() {
       // First: a run under way finishes (store and plugins still there); no new one starts.
       await reaper.stop();
+      await http?.close();
+      service.events.close();
       for (const c of connectors) c.stop();
       await Promise.all([radius.stop(), tacacs?.stop()]);
       await accounting.close();

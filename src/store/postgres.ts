@@ -17,13 +17,13 @@
 
 import { createHash } from "node:crypto";
 import pg from "pg";
-import type { AccountingRecord, StoredRecord } from "../model/record.ts";
+import type { AccountingRecord, Protocol, StoredRecord } from "../model/record.ts";
 import type { Session, SessionState } from "../model/session.ts";
 import { closeForNas, foldRecord, sessionKey, staleState, startsNewSession } from "../model/session.ts";
 import { migratePostgres } from "./postgres-migrations.ts";
 import { rowToRecord, rowToSession, rowToUser, sessionParams, sessionState, usageTotals } from "./rows.ts";
 import type { RecordRow, SessionRow, UsageDayRow, UsageRow, UserRow } from "./rows.ts";
-import type { AppendResult, CommandFilter, PruneResult, SessionControl, SessionFilter, Store, StoredUser, TimeRange, Usage } from "./store.ts";
+import type { AppendResult, CommandFilter, NasSummary, PruneResult, SessionControl, SessionFilter, Store, StoredUser, TimeRange, Usage } from "./store.ts";
 
 const DEFAULT_LIMIT = 1000;
 /** Advisory lock held while creating or dropping partitions (any fixed number). */
@@ -494,7 +494,9 @@ export class PostgresStore implements Store {
     for (const [column, value] of Object.entries(filters)) {
       if (value === undefined) continue;
       params.push(value);
-      where.push(column === "event_time" ? `event_time >= $${params.length}` : `${quote(column)} = $${params.length}`);
+      // "column" means equality; "column OP" (e.g. "updated_at >=") any other comparison.
+      const [name, op = "="] = column.split(" ");
+      where.push(`${quote(name!)} ${op} $${params.length}`);
     }
     params.push(lim);
     const sql = `SELECT * FROM ${table}${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY ${orderBy} LIMIT $${params.length}`;
@@ -502,13 +504,20 @@ export class PostgresStore implements Store {
   }
 
   async listCommands(filter: CommandFilter = {}): Promise<StoredRecord[]> {
-    const filters = { user: filter.user, nas: filter.nas, event_time: filter.since };
+    const filters = { user: filter.user, nas: filter.nas, "event_time >=": filter.since };
     return (await this.#filtered<RecordRow>("records", ["command IS NOT NULL"], filters, "event_time DESC, id DESC", filter.limit)).map(rowToRecord);
   }
 
   async listSessions(filter: SessionFilter = {}): Promise<Session[]> {
-    const filters = { status: filter.status, user: filter.user, nas: filter.nas, protocol: filter.protocol, disconnect: filter.disconnect };
-    return (await this.#filtered<SessionRow>("sessions", [], filters, "updated_at DESC, id DESC", filter.limit)).map(rowToSession);
+    const filters = {
+      status: filter.status, user: filter.user, nas: filter.nas, protocol: filter.protocol, disconnect: filter.disconnect,
+      "updated_at >=": filter.since, "started_at <": filter.until,
+    };
+    // The keyset's values are numbers checked here, so they can be part of the SQL text.
+    const b = filter.before;
+    if (b !== undefined && !(Number.isSafeInteger(b.updatedAt) && Number.isSafeInteger(b.id))) throw new RangeError("bad page cursor");
+    const base = b === undefined ? [] : [`(updated_at, id) < (${b.updatedAt}, ${b.id})`];
+    return (await this.#filtered<SessionRow>("sessions", base, filters, "updated_at DESC, id DESC", filter.limit)).map(rowToSession);
   }
 
   async getSession(id: number): Promise<Session | null> {
@@ -521,17 +530,26 @@ export class PostgresStore implements Store {
     return rows.map(rowToRecord);
   }
 
-  async usage(user: string, since: number | null): Promise<Usage> {
+  async usage(user: string, since: number | null, bucket: "day" | "hour" = "day"): Promise<Usage> {
     // Usage counts what each record added to its session, by the day (UTC) it happened.
     const from = `FROM sessions s JOIN records r ON r.session_pk = s.id WHERE s."user" = $1 AND ($2::bigint IS NULL OR r.event_time >= $2)`;
     const sums = `COUNT(DISTINCT r.session_pk)::int AS sessions, SUM(r.delta_input_octets)::bigint AS input_octets,
       SUM(r.delta_output_octets)::bigint AS output_octets, SUM(r.delta_session_time)::bigint AS session_time`;
     const total = await this.#pool.query<UsageRow>(`SELECT ${sums} ${from}`, [user, since]);
     const days = await this.#pool.query<UsageDayRow>(
-      `SELECT to_char(to_timestamp(r.event_time / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, ${sums} ${from} GROUP BY day ORDER BY day`,
+      `SELECT to_char(to_timestamp(r.event_time / 1000.0) AT TIME ZONE 'UTC', '${bucket === "hour" ? 'YYYY-MM-DD"T"HH24' : "YYYY-MM-DD"}') AS day, ${sums} ${from}
+        GROUP BY day ORDER BY day`,
       [user, since],
     );
     return { user, since, ...usageTotals(total.rows[0]), days: days.rows.map((d) => ({ day: d.day, ...usageTotals(d) })) };
+  }
+
+  async listNas(): Promise<NasSummary[]> {
+    const { rows } = await this.#pool.query<{ nas: string; protocol: Protocol; open: number; total: number; last: number }>(
+      `SELECT nas, protocol, (COUNT(*) FILTER (WHERE status = 'open'))::int AS open, COUNT(*)::int AS total, MAX(updated_at) AS last
+         FROM sessions GROUP BY nas, protocol ORDER BY nas, protocol`,
+    );
+    return rows.map((r) => ({ nas: r.nas, protocol: r.protocol, openSessions: r.open, sessions: r.total, lastSeen: r.last }));
   }
 
   async exportRecords(range: TimeRange, afterId: number, limit: number): Promise<StoredRecord[]> {

@@ -19,7 +19,7 @@ import type { Logger } from "pino";
 import type { AccountingRecord, StoredRecord } from "../model/record.ts";
 import type { Session } from "../model/session.ts";
 import { Journal, type JournalBatch } from "./journal.ts";
-import type { AppendResult, CommandFilter, PruneResult, SessionControl, SessionFilter, Store, StoredUser, TimeRange, Usage } from "./store.ts";
+import type { AppendResult, CommandFilter, NasSummary, PruneResult, SessionControl, SessionFilter, Store, StoredUser, TimeRange, Usage } from "./store.ts";
 import { isStoreUnavailable } from "./unavailable.ts";
 
 export { isStoreUnavailable };
@@ -457,8 +457,11 @@ export class SpoolingStore implements Store {
   listCommands(filter?: CommandFilter): Promise<StoredRecord[]> {
     return this.#pass("listCommands", () => this.#inner.listCommands(filter));
   }
-  usage(user: string, since: number | null): Promise<Usage> {
-    return this.#pass("usage", () => this.#inner.usage(user, since));
+  usage(user: string, since: number | null, bucket?: "day" | "hour"): Promise<Usage> {
+    return this.#pass("usage", () => this.#inner.usage(user, since, bucket));
+  }
+  listNas(): Promise<NasSummary[]> {
+    return this.#pass("listNas", () => this.#inner.listNas());
   }
   /**
    * Reaps nothing while records wait in the journal: their sessions' latest updates may be

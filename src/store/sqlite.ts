@@ -5,13 +5,13 @@
 import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import type { AccountingRecord, StoredRecord } from "../model/record.ts";
+import type { AccountingRecord, Protocol, StoredRecord } from "../model/record.ts";
 import type { Session, SessionState } from "../model/session.ts";
 import { closeForNas, foldRecord, sessionKey, staleState, startsNewSession } from "../model/session.ts";
 import { migrate } from "./migrations.ts";
 import { rowToRecord, rowToSession, rowToUser, sessionParams, sessionState, usageTotals } from "./rows.ts";
 import type { RecordRow, SessionRow, UsageDayRow, UsageRow, UserRow } from "./rows.ts";
-import type { AppendResult, CommandFilter, PruneResult, SessionControl, SessionFilter, Store, StoredUser, TimeRange, Usage, UsageDay } from "./store.ts";
+import type { AppendResult, CommandFilter, NasSummary, PruneResult, SessionControl, SessionFilter, Store, StoredUser, TimeRange, Usage, UsageDay } from "./store.ts";
 
 /** How long a writer waits for another connection's lock before failing (ms). */
 const BUSY_TIMEOUT_MS = 5000;
@@ -47,6 +47,7 @@ export class SqliteStore implements Store {
   readonly #listRecords: Database.Statement;
   readonly #usageTotal: Database.Statement;
   readonly #usageDays: Database.Statement;
+  readonly #usageHours: Database.Statement;
   readonly #getUser: Database.Statement;
   readonly #listUsers: Database.Statement;
   readonly #putUser: Database.Statement;
@@ -137,6 +138,9 @@ export class SqliteStore implements Store {
     this.#usageTotal = db.prepare(`SELECT ${usageSums} ${usageFrom}`);
     this.#usageDays = db.prepare(`
       SELECT strftime('%Y-%m-%d', r.event_time / 1000, 'unixepoch') AS day, ${usageSums} ${usageFrom}
+       GROUP BY day ORDER BY day`);
+    this.#usageHours = db.prepare(`
+      SELECT strftime('%Y-%m-%dT%H', r.event_time / 1000, 'unixepoch') AS day, ${usageSums} ${usageFrom}
        GROUP BY day ORDER BY day`);
     this.#getUser = db.prepare("SELECT * FROM users WHERE name = ?");
     this.#listUsers = db.prepare("SELECT * FROM users ORDER BY name");
@@ -358,10 +362,14 @@ export class SqliteStore implements Store {
     if (!Number.isInteger(lim) || lim < 0) throw new RangeError(`bad limit ${lim}`);
     const where = [...base];
     const params: Record<string, string | number> = { limit: lim };
-    for (const [column, value] of Object.entries(filters)) {
+    let n = 0;
+    for (const [key, value] of Object.entries(filters)) {
       if (value === undefined) continue;
-      where.push(column === "event_time" ? "event_time >= @event_time" : `${column} = @${column}`);
-      params[column] = value;
+      // "column" means equality; "column OP" (e.g. "updated_at >=") any other comparison.
+      const [column, op = "="] = key.split(" ");
+      const name = `p${n++}`;
+      where.push(`${column} ${op} @${name}`);
+      params[name] = value;
     }
     const sql = `SELECT * FROM ${table}${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY ${orderBy} LIMIT @limit`;
     let stmt = this.#queryCache.get(sql);
@@ -455,13 +463,20 @@ export class SqliteStore implements Store {
   }
 
   async listCommands(filter: CommandFilter = {}): Promise<StoredRecord[]> {
-    const filters = { user: filter.user, nas: filter.nas, event_time: filter.since };
+    const filters = { user: filter.user, nas: filter.nas, "event_time >=": filter.since };
     return this.#filtered<RecordRow>("records", ["command IS NOT NULL"], filters, "event_time DESC, id DESC", filter.limit).map(rowToRecord);
   }
 
   async listSessions(filter: SessionFilter = {}): Promise<Session[]> {
-    const filters = { status: filter.status, user: filter.user, nas: filter.nas, protocol: filter.protocol, disconnect: filter.disconnect };
-    return this.#filtered<SessionRow>("sessions", [], filters, "updated_at DESC, id DESC", filter.limit).map(rowToSession);
+    const filters = {
+      status: filter.status, user: filter.user, nas: filter.nas, protocol: filter.protocol, disconnect: filter.disconnect,
+      "updated_at >=": filter.since, "started_at <": filter.until,
+    };
+    // The keyset's values are numbers checked here, so they can be part of the SQL text.
+    const b = filter.before;
+    if (b !== undefined && !(Number.isSafeInteger(b.updatedAt) && Number.isSafeInteger(b.id))) throw new RangeError("bad page cursor");
+    const base = b === undefined ? [] : [`(updated_at < ${b.updatedAt} OR (updated_at = ${b.updatedAt} AND id < ${b.id}))`];
+    return this.#filtered<SessionRow>("sessions", base, filters, "updated_at DESC, id DESC", filter.limit).map(rowToSession);
   }
 
   async getSession(id: number): Promise<Session | null> {
@@ -473,14 +488,25 @@ export class SqliteStore implements Store {
     return (this.#listRecords.all(sessionPk) as RecordRow[]).map(rowToRecord);
   }
 
-  async usage(user: string, since: number | null): Promise<Usage> {
+  async usage(user: string, since: number | null, bucket: "day" | "hour" = "day"): Promise<Usage> {
     const params = { user, since };
     const total = usageTotals(this.#usageTotal.get(params) as UsageRow | undefined);
-    const days: UsageDay[] = (this.#usageDays.all(params) as UsageDayRow[]).map((d) => ({
+    const buckets = bucket === "hour" ? this.#usageHours : this.#usageDays;
+    const days: UsageDay[] = (buckets.all(params) as UsageDayRow[]).map((d) => ({
       day: d.day,
       ...usageTotals(d),
     }));
     return { user, since, ...total, days };
+  }
+
+  async listNas(): Promise<NasSummary[]> {
+    const rows = this.#db
+      .prepare(
+        `SELECT nas, protocol, SUM(status = 'open') AS open, COUNT(*) AS total, MAX(updated_at) AS last
+           FROM sessions GROUP BY nas, protocol ORDER BY nas, protocol`,
+      )
+      .all() as { nas: string; protocol: Protocol; open: number; total: number; last: number }[];
+    return rows.map((r) => ({ nas: r.nas, protocol: r.protocol, openSessions: r.open, sessions: r.total, lastSeen: r.last }));
   }
 
   async getUser(name: string): Promise<StoredUser | null> {

@@ -38,7 +38,23 @@ export interface SessionFilter {
   nas?: string;
   protocol?: Protocol;
   disconnect?: DisconnectState;
+  /** ms; only sessions updated at or after this time. */
+  since?: number;
+  /** ms; only sessions that started before this time. */
+  until?: number;
+  /** Keyset page: only sessions after this one in newest-first order (updated_at, id descending). */
+  before?: { updatedAt: number; id: number };
   limit?: number;
+}
+
+/** A NAS as the sessions know it. */
+export interface NasSummary {
+  nas: string;
+  protocol: Protocol;
+  openSessions: number;
+  sessions: number;
+  /** ms: the latest update of any of its sessions. */
+  lastSeen: number;
 }
 
 export interface CommandFilter {
@@ -50,7 +66,7 @@ export interface CommandFilter {
 }
 
 export interface UsageDay {
-  /** YYYY-MM-DD (UTC) */
+  /** YYYY-MM-DD (UTC), or YYYY-MM-DDTHH when usage was asked by the hour */
   day: string;
   inputOctets: number;
   outputOctets: number;
@@ -105,8 +121,10 @@ export interface Store {
   listRecords(sessionPk: number): Promise<StoredRecord[]>;
   /** Records that carry a command (the audit trail), newest first. */
   listCommands(filter?: CommandFilter): Promise<StoredRecord[]>;
-  /** One user's usage from the records that happened at or after `since` (ms): totals and per UTC day. */
-  usage(user: string, since: number | null): Promise<Usage>;
+  /** One user's usage from the records that happened at or after `since` (ms): totals and per UTC day (or hour). */
+  usage(user: string, since: number | null, bucket?: "day" | "hour"): Promise<Usage>;
+  /** Every NAS that has sessions, with how many are open, by NAS and protocol. */
+  listNas(): Promise<NasSummary[]>;
   /**
    * The reaper: closes, as `stale`, the open sessions whose next update is overdue by more than
    * one more interval plus `graceMs` (last update + interval x 2 + grace < now). Each is stopped

@@ -7,7 +7,7 @@
 import { Worker } from "node:worker_threads";
 import type { AccountingRecord } from "../model/record.ts";
 import type { Session } from "../model/session.ts";
-import type { AppendResult, CommandFilter, PruneResult, SessionControl, SessionFilter, Store, StoredUser, TimeRange, Usage } from "./store.ts";
+import type { AppendResult, CommandFilter, NasSummary, PruneResult, SessionControl, SessionFilter, Store, StoredUser, TimeRange, Usage } from "./store.ts";
 import type { StoredRecord } from "../model/record.ts";
 
 interface Answer {
@@ -90,8 +90,11 @@ export class WorkerStore implements Store {
   listCommands(filter?: CommandFilter): Promise<StoredRecord[]> {
     return this.call("listCommands", [filter]);
   }
-  usage(user: string, since: number | null): Promise<Usage> {
-    return this.call("usage", [user, since]);
+  usage(user: string, since: number | null, bucket?: "day" | "hour"): Promise<Usage> {
+    return this.call("usage", [user, since, bucket]);
+  }
+  listNas(): Promise<NasSummary[]> {
+    return this.call("listNas", []);
   }
   reapOverdue(now: number, graceMs: number, since?: number): Promise<Session[]> {
     return this.call("reapOverdue", [now, graceMs, since]);

@@ -57,6 +57,8 @@ export interface TallyProcess {
   acctPort: number;
   /** 0 unless the config has a tacacs listener. */
   tacacsPort: number;
+  /** 0 unless the config has an http section. */
+  httpPort: number;
   /** Every log line the process wrote, parsed. */
   logs: Record<string, unknown>[];
   /**
@@ -117,7 +119,7 @@ export async function startTally(config: object = BASE_CONFIG, dir = makeTempDir
   });
   const logs: Record<string, unknown>[] = [];
   let stderrText = "";
-  const ports: { auth?: number; acct?: number; tacacs?: number } = {};
+  const ports: { auth?: number; acct?: number; tacacs?: number; http?: number } = {};
   const ready = new Promise<void>((resolveReady, reject) => {
     let buffered = "";
     child.stderr!.on("data", (chunk: Buffer) => {
@@ -134,7 +136,7 @@ export async function startTally(config: object = BASE_CONFIG, dir = makeTempDir
           continue;
         }
         logs.push(entry);
-        if (typeof entry.address === "string" && (entry.port === "auth" || entry.port === "acct" || entry.port === "tacacs")) {
+        if (typeof entry.address === "string" && (entry.port === "auth" || entry.port === "acct" || entry.port === "tacacs" || entry.port === "http")) {
           ports[entry.port] = Number(entry.address.split(":").pop());
         }
         if (entry.msg === readyMessage) resolveReady();
@@ -168,6 +170,7 @@ export async function startTally(config: object = BASE_CONFIG, dir = makeTempDir
     authPort: ports.auth ?? 0,
     acctPort: ports.acct ?? 0,
     tacacsPort: ports.tacacs ?? 0,
+    httpPort: ports.http ?? 0,
     logs,
     async waitForLog(match, ms = 5000) {
       const deadline = Date.now() + ms;

@@ -410,6 +410,46 @@ for (const backend of BACKENDS) {
           assert.deepEqual(await store.listRecords(123456), []);
         }));
 
+      test("listSessions pages by keyset and filters by time; listNas counts open sessions per NAS; usage by the hour", () =>
+        withStore(async (store) => {
+          const records = [];
+          for (let i = 0; i < 7; i++) {
+            records.push(rec({ kind: "start", sessionId: `p${i}`, nas: i < 5 ? "nas-a" : "nas-b", eventTime: T0 + i * MIN }));
+          }
+          records.push(rec({ kind: "stop", sessionId: "p1", nas: "nas-a", eventTime: T0 + 10 * MIN }));
+          records.push(rec({ kind: "start", sessionId: "t1", nas: "nas-a", protocol: "tacacs", eventTime: T0 + 11 * MIN }));
+          await store.appendRecords(records, null);
+
+          // Newest first: t1 (11 min), p1 (stopped at 10), p6, p5, p4, p3, p2, p0.
+          const all = (await store.listSessions({ limit: 100 })).map((s) => s.sessionId);
+          assert.deepEqual(all, ["t1", "p1", "p6", "p5", "p4", "p3", "p2", "p0"]);
+          const pages: string[][] = [];
+          let before: { updatedAt: number; id: number } | undefined;
+          for (;;) {
+            const page = await store.listSessions({ limit: 3, before });
+            if (page.length === 0) break;
+            pages.push(page.map((s) => s.sessionId));
+            const last = page[page.length - 1]!;
+            before = { updatedAt: last.updatedAt, id: last.id };
+          }
+          assert.deepEqual(pages, [["t1", "p1", "p6"], ["p5", "p4", "p3"], ["p2", "p0"]], "keyset pages cover everything once, in order");
+          assert.deepEqual((await store.listSessions({ since: T0 + 5 * MIN })).map((s) => s.sessionId), ["t1", "p1", "p6", "p5"]);
+          assert.deepEqual((await store.listSessions({ until: T0 + 2 * MIN })).map((s) => s.sessionId), ["p1", "p0"]);
+
+          assert.deepEqual(await store.listNas(), [
+            { nas: "nas-a", protocol: "radius", openSessions: 4, sessions: 5, lastSeen: T0 + 10 * MIN },
+            { nas: "nas-a", protocol: "tacacs", openSessions: 1, sessions: 1, lastSeen: T0 + 11 * MIN },
+            { nas: "nas-b", protocol: "radius", openSessions: 2, sessions: 2, lastSeen: T0 + 6 * MIN },
+          ]);
+
+          // T0 is 23:00 UTC: an interim at 23:30 and one at 00:30 the next day fall in two hours.
+          await store.appendRecords([rec({ kind: "interim", sessionId: "p0", nas: "nas-a", eventTime: T0 + 30 * MIN, inputOctets: 100, sessionTime: 1800 })], null);
+          await store.appendRecords([rec({ kind: "interim", sessionId: "p0", nas: "nas-a", eventTime: T0 + 90 * MIN, inputOctets: 250, sessionTime: 5400 })], null);
+          const hours = await store.usage("alice", T0 + 20 * MIN, "hour");
+          assert.deepEqual(hours.days.map((d) => [d.day, d.inputOctets]), [["2024-01-15T23", 100], ["2024-01-16T00", 150]]);
+          assert.equal(hours.inputOctets, 250);
+        }));
+
       test("usage: totals and per-day sums across two UTC days, bytes on the day they were used", () =>
         withStore(async (store) => {
           const day2 = Date.UTC(2024, 0, 16);
