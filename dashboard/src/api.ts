@@ -66,7 +66,7 @@ export interface SessionFilter {
 
 export const api = {
   /** Checks a token before it is kept: any authenticated call will do. */
-  check: (token: string) => request<Overview>("/api/overview", {}, token),
+  check: (token: string) => request<SessionsPage>("/api/sessions?limit=1", {}, token),
   sessions: (f: SessionFilter) => request<SessionsPage>(`/api/sessions${query({ ...f })}`),
   session: (id: number) => request<{ session: SessionJson; records: RecordJson[] }>(`/api/sessions/${id}`),
   disconnect: (id: number, reason?: string) =>

@@ -3,7 +3,7 @@
 // as a chart.
 
 import { useCallback, useEffect, useState } from "preact/hooks";
-import { api } from "../api.ts";
+import { ApiError, api } from "../api.ts";
 import { Chart, type Series } from "../chart.tsx";
 import { ErrorBox } from "../components.tsx";
 import { formatRate } from "../format.ts";
@@ -20,9 +20,14 @@ interface Point {
 export function OverviewPage() {
   const [history, setHistory] = useState<Point[]>([]);
   const [error, setError] = useState<string | null>(null);
-  const add = useCallback((o: Overview) => setHistory((h) => [...h.slice(-(HISTORY - 1)), { t: Date.now() / 1000, o }]), []);
+  const add = useCallback((o: Overview) => {
+    setError(null);
+    setHistory((h) => [...h.slice(-(HISTORY - 1)), { t: Date.now() / 1000, o }]);
+  }, []);
   useEffect(() => {
-    api.overview().then(add, (e: Error) => setError(e.message));
+    api.overview().then(add, (e: Error) =>
+      setError(e instanceof ApiError && e.status === 404 ? "This Tally does not report an overview (GET /api/overview answers 404)." : e.message),
+    );
   }, [add]);
   useLiveEvent("overview", add);
   const last = history[history.length - 1]?.o;
