@@ -3,7 +3,7 @@
 // `npm run build:dashboard`; the browser tests call buildDashboard() themselves.
 
 import { build } from "esbuild";
-import { copyFileSync, mkdirSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 
@@ -27,6 +27,24 @@ export async function buildDashboard(out = dashboardDist): Promise<void> {
     legalComments: "linked",
   });
   copyFileSync(join(repoRoot, "dashboard/index.html"), join(out, "index.html"));
+}
+
+/** The newest modification time (ms) of the dashboard's sources and this script. */
+function newestSource(): number {
+  const walk = (dir: string): number[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [statSync(join(dir, e.name)).mtimeMs]));
+  return Math.max(...walk(join(repoRoot, "dashboard")), statSync(import.meta.filename).mtimeMs);
+}
+
+/**
+ * Builds dist/dashboard/ unless it is newer than every source (index.html is written last).
+ * Tests that serve dist/dashboard/ itself use this: `npm test` has built it already (pretest),
+ * and rebuilding under another test file running at the same time could serve it half written.
+ */
+export async function ensureDashboardBuilt(): Promise<void> {
+  const index = join(dashboardDist, "index.html");
+  if (existsSync(index) && statSync(index).mtimeMs >= newestSource()) return;
+  await buildDashboard();
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {

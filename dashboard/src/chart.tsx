@@ -1,5 +1,5 @@
 // A uPlot chart that follows its container's width (so it fits a phone) and is rebuilt when
-// its data changes. uPlot takes columns: x values first (seconds since the epoch), then series.
+// its data changes; times on the axis are UTC. uPlot takes columns: x values first (seconds since the epoch), then series.
 
 import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
@@ -22,6 +22,8 @@ export function Chart({ title, x, series, height = 220, bars = false }: { title:
     const opts: uPlot.Options = {
       width: Math.max(200, el.clientWidth),
       height,
+      // Usage buckets are UTC days and hours, and the rest of the dashboard shows UTC times.
+      tzDate: (ts: number) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
       series: [
         {},
         ...series.map((s) => ({

@@ -4,7 +4,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test, type TestContext } from "node:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { buildDashboard, dashboardDist } from "../../scripts/build-dashboard.ts";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildDashboard } from "../../scripts/build-dashboard.ts";
 import { usageTotals } from "../../dashboard/src/format.ts";
 import type { UsageBucket } from "../../dashboard/src/types.ts";
 import { launchChromium, screenshotPath, skipReason } from "./browser.ts";
@@ -70,10 +73,12 @@ describe("dashboard in chromium (fake API)", { skip }, () => {
   let api: FakeApi;
   let browser: Browser;
   let context: BrowserContext;
+  // A private build of the current sources: dist/dashboard/ may be in use by another test file.
+  const distDir = mkdtempSync(join(tmpdir(), "tally-dashboard-"));
 
   before(async () => {
-    await buildDashboard();
-    api = await startFakeApi({ token: TOKEN, distDir: dashboardDist, data: seed(), overviewMs: 300 });
+    await buildDashboard(distDir);
+    api = await startFakeApi({ token: TOKEN, distDir, data: seed(), overviewMs: 300 });
     browser = await launchChromium();
     // Logged in: the token is where the login page keeps it.
     context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
@@ -82,6 +87,7 @@ describe("dashboard in chromium (fake API)", { skip }, () => {
   after(async () => {
     await browser?.close();
     await api?.close();
+    rmSync(distDir, { recursive: true, force: true });
   });
 
   test("login: a wrong token shows an error, the right one opens the sessions page; logout returns to login", async (t) => {

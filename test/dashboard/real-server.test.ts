@@ -9,7 +9,7 @@ import { after, before, describe, test, type TestContext } from "node:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { usageTotals } from "../../dashboard/src/format.ts";
 import type { Usage } from "../../dashboard/src/types.ts";
-import { buildDashboard } from "../../scripts/build-dashboard.ts";
+import { ensureDashboardBuilt } from "../../scripts/build-dashboard.ts";
 import { tokenHash } from "../../src/http/server.ts";
 import { DasPeer } from "../interop/das-peer.ts";
 import { BASE_CONFIG, radclient, SECRET, startTally, type TallyProcess } from "../interop/harness.ts";
@@ -48,7 +48,7 @@ describe("dashboard in chromium against tally serve", { skip }, () => {
   };
 
   before(async () => {
-    await buildDashboard();
+    await ensureDashboardBuilt();
     das = await DasPeer.start(["dash-kick"], []);
     tally = await startTally({
       ...BASE_CONFIG,
