@@ -113,6 +113,13 @@ describe("dashboard in chromium against tally serve", { skip }, () => {
     const box = await canvas.boundingBox();
     assert.ok(box !== null && box.width > 100 && box.height > 100, `the chart has a size: ${JSON.stringify(box)}`);
     await shot(t, page, "real-user.png");
+
+    // From the user's open session to its records, in stored order.
+    await page.locator("table.sessions tbody tr").first().getByRole("link", { name: "records" }).click();
+    await page.locator("h1", { hasText: "Session" }).waitFor();
+    const kinds = await page.locator('td[data-label="Kind"]').allInnerTexts();
+    assert.deepEqual(kinds, ["start", "interim"]);
+    await shot(t, page, "real-session-records.png");
     await page.close();
   });
 });
