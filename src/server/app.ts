@@ -182,7 +182,14 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
     try {
       http = await startHttp(
         { ...config.http, dashboardDir: join(import.meta.dirname, "../../dist/dashboard") },
-        { store, events: service.events, disconnect: (s, reason) => disconnector.disconnect(s, reason), reload, logger },
+        {
+          store,
+          events: service.events,
+          disconnect: (s, reason) => disconnector.disconnect(s, reason),
+          reload,
+          userStatus: (user) => plugins.userStatus(user),
+          logger,
+        },
       );
     } catch (e) {
       for (const c of connectors) c.stop();
