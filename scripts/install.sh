@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs Tally's runtime on a Debian machine: Node.js >= 20 (from Debian when it has one new
-# enough), the build tools better-sqlite3 falls back to, and the npm packages.
+# enough), the build tools better-sqlite3 falls back to, the npm packages, and builds the dashboard.
 # Runs apt-get as root (directly, or through sudo when not root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,3 +20,6 @@ fi
 command -v make >/dev/null && command -v g++ >/dev/null || apt_install python3 make g++
 
 if [ "${1:-}" = "--dev" ]; then npm ci --no-audit --no-fund; else npm ci --omit=dev --no-audit --no-fund; fi
+# The dashboard Tally serves over HTTP: dashboard/ bundled into dist/dashboard/ (esbuild comes
+# with tsx, so this works without the dev packages too).
+npm run --silent build:dashboard

@@ -32,6 +32,8 @@ export interface HttpDeps {
   reload(): Promise<void>;
   /** Prometheus text and its content type; absent: /metrics answers 404. */
   metrics?: () => Promise<{ contentType: string; body: string }>;
+  /** What plugins say about a user (the quota's state), by plugin name. */
+  userStatus?: (user: string) => Promise<Record<string, Record<string, unknown>>>;
   /** The dashboard's overview figures; absent: /api/overview answers 404. */
   overview?: () => Promise<Record<string, unknown>>;
   logger: Logger;
@@ -246,7 +248,8 @@ export async function startHttp(options: HttpOptions, deps: HttpDeps): Promise<R
     {
       method: "GET",
       path: "/api/users/{name}/usage",
-      summary: "A user's usage: totals, and bytes, time and sessions per day, hour or month (UTC), by when they were used",
+      summary:
+        "A user's usage: totals, and bytes, time and sessions per day, hour or month (UTC), by when they were used; `quota` (and `plugins`) with what the quota plugin says of the user when it is loaded",
       params: { type: "object", properties: { name: { type: "string" } }, required: ["name"] },
       query: {
         type: "object",
@@ -260,6 +263,7 @@ export async function startHttp(options: HttpOptions, deps: HttpDeps): Promise<R
       const by = req.query.by ?? "day";
       const u = await deps.store.usage(req.params.name, since, by === "hour" ? "hour" : "day");
       const buckets = by === "month" ? byMonth(u.days) : u.days;
+      const plugins = deps.userStatus === undefined ? {} : await deps.userStatus(req.params.name);
       return {
         user: u.user,
         since: since === null ? null : new Date(since).toISOString(),
@@ -269,6 +273,9 @@ export async function startHttp(options: HttpOptions, deps: HttpDeps): Promise<R
         outputOctets: u.outputOctets,
         sessionTime: u.sessionTime,
         buckets: buckets.map(({ day, ...rest }) => ({ period: day, ...rest })),
+        // The quota plugin's view (limits, used, left, exhausted) when it is loaded.
+        ...(plugins.quota !== undefined ? { quota: plugins.quota } : {}),
+        plugins,
       };
     },
   );

@@ -131,6 +131,11 @@ export interface Plugin {
   accounting?(record: Readonly<AccountingRecord>, context: AccountingContext): AccountingDecision | Promise<AccountingDecision>;
   /** Called once when a session closes (Stop, Accounting-On/Off, or the reaper: then status is "stale"). */
   sessionClosed?(session: Readonly<Session>, context: PluginContext): void | Promise<void>;
+  /**
+   * What the plugin knows about a user, as JSON, for the HTTP API and the dashboard's user page
+   * (the quota: its limits and what is used). Null when it has nothing to say about this user.
+   */
+  userStatus?(user: string, context: PluginContext): Record<string, unknown> | null | Promise<Record<string, unknown> | null>;
   /** Called when the plugin is unloaded (shutdown or reload). */
   close?(): void | Promise<void>;
 }

@@ -32,7 +32,7 @@ export const BUILTIN_PLUGINS: Record<string, URL> = {
   "seed-demo": new URL("./builtin/seed-demo.ts", import.meta.url),
 };
 
-const HOOKS = ["authenticate", "authorize", "accounting", "sessionClosed", "close"] as const;
+const HOOKS = ["authenticate", "authorize", "accounting", "sessionClosed", "userStatus", "close"] as const;
 type Hook = (typeof HOOKS)[number];
 
 export class PluginLoadError extends Error {
@@ -234,6 +234,18 @@ export class PluginHost {
       const hook = entry.plugin.sessionClosed;
       if (hook) await this.call(entry, "sessionClosed", () => hook.call(entry.plugin, frozen, entry.context));
     }
+  }
+
+  /** What each plugin with a userStatus hook says about `user`, by plugin name (failures and nulls left out). */
+  async userStatus(user: string): Promise<Record<string, Record<string, unknown>>> {
+    const out: Record<string, Record<string, unknown>> = {};
+    for (const entry of this.entries) {
+      const hook = entry.plugin.userStatus;
+      if (!hook) continue;
+      const r = await this.call(entry, "userStatus", () => hook.call(entry.plugin, user, entry.context));
+      if (r.ok && r.value !== null && typeof r.value === "object") out[entry.info.name] = r.value;
+    }
+    return out;
   }
 
   /** Waits for queued accounting calls, then closes every plugin. */

@@ -203,6 +203,7 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
           reload,
           metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
           overview: async () => ({ ...(await metrics.snapshot()) }),
+          userStatus: (user) => plugins.userStatus(user),
           logger,
         },
       );

@@ -1,7 +1,7 @@
 // The HTTP API over real HTTP against a real `tally serve` with its real store: tokens made by
 // `tally tokens create` and taken on SIGHUP, sessions from Debian's radclient listed, filtered
 // and paged, one session's timeline, usage by day, hour and month, NASes, the TACACS+ audit
-// (Tally's TACACS+ client), the live event stream, a disconnect that reaches a pyrad
+// (Tally's TACACS+ client), the quota plugin's state with the usage, the live event stream, a disconnect that reaches a pyrad
 // dynamic-authorization peer, reload, /healthz, and the OpenAPI document.
 
 import assert from "node:assert/strict";
@@ -61,6 +61,7 @@ describe("HTTP API", () => {
       tacacs: { listen: "127.0.0.1:0" },
       clients: [{ name: "lab", address: "127.0.0.0/8", secret: SECRET, tacacsKey: TACACS_KEY, coa: { address: "127.0.0.1", port: das.port, timeout: 0.3, retries: 1 } }],
       users: [...BASE_CONFIG.users, { name: "bob", password: "bobpass" }],
+      plugins: [{ module: "quota", options: { bytes: 1_000_000, period: "month", exempt: ["bob"] } }],
       http: { listen: "127.0.0.1:0" },
     });
     base = `http://127.0.0.1:${tally.httpPort}`;
@@ -159,6 +160,14 @@ describe("HTTP API", () => {
       const shape = { day: /^\d{4}-\d{2}-\d{2}$/, hour: /^\d{4}-\d{2}-\d{2}T\d{2}$/, month: /^\d{4}-\d{2}$/ }[by]!;
       assert.ok(u.buckets.every((b) => shape.test(b.period)), `${by} periods look like ${shape}: ${JSON.stringify(u.buckets)}`);
     }
+    // The quota plugin's state comes with the usage.
+    const withQuota = await json<{ quota: Record<string, unknown> }>("/api/users/alice/usage");
+    assert.deepEqual(
+      { limited: withQuota.quota.limited, period: withQuota.quota.period, limitBytes: withQuota.quota.limitBytes, usedBytes: withQuota.quota.usedBytes, exhausted: withQuota.quota.exhausted },
+      { limited: true, period: "month", limitBytes: 1_000_000, usedBytes: 1210 + 3400, exhausted: false },
+    );
+    assert.equal(withQuota.quota.bytesLeft, 1_000_000 - 4610);
+    assert.deepEqual((await json<{ quota: Record<string, unknown> }>("/api/users/bob/usage")).quota, { limited: false, exempt: true });
     const nas = await json<{ nas: { nas: string; protocol: string; openSessions: number; sessions: number; lastSeen: string }[] }>("/api/nas");
     const row = nas.nas.find((n) => n.nas === "api-nas");
     assert.ok(row, "api-nas is listed");

@@ -198,6 +198,26 @@ export function createQuota(now: () => number = Date.now): PluginFactory {
         return { status: "next", reply: { "Session-Timeout": Math.ceil(s.secondsLeft) } };
       },
 
+      async userStatus(user) {
+        const limits = limitsFor(user);
+        if (limits === null) return exempt.has(user) ? { limited: false, exempt: true } : null;
+        const start = periodStart(opts.period, now());
+        const s = await standingOf(user, limits);
+        return {
+          limited: true,
+          period: opts.period,
+          since: start === null ? null : new Date(start).toISOString(),
+          direction: opts.direction,
+          limitBytes: limits.bytes ?? null,
+          usedBytes: s.usedBytes,
+          bytesLeft: s.bytesLeft,
+          limitTime: limits.time ?? null,
+          usedTime: s.usedTime,
+          secondsLeft: s.secondsLeft,
+          exhausted: s.reached !== null,
+        };
+      },
+
       async accounting(record, context) {
         // Spooled: the store is unreachable, so usage cannot be known; the record still counts
         // once it is replayed, and the next interim after that is judged as usual.
