@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { after, before, describe, test, type TestContext } from "node:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { usageTotals } from "../../dashboard/src/format.ts";
+import { formatBytes, usageTotals } from "../../dashboard/src/format.ts";
 import type { Usage } from "../../dashboard/src/types.ts";
 import { ensureDashboardBuilt } from "../../scripts/build-dashboard.ts";
 import { tokenHash } from "../../src/http/server.ts";
@@ -53,6 +53,7 @@ describe("dashboard in chromium against tally serve", { skip }, () => {
     tally = await startTally({
       ...BASE_CONFIG,
       clients: [{ name: "lab", address: "127.0.0.0/8", secret: SECRET, coa: { address: "127.0.0.1", port: das.port, timeout: 0.3, retries: 1 } }],
+      plugins: [{ module: "quota", options: { bytes: 10_000_000, period: "month" } }],
       http: { listen: "127.0.0.1:0", tokens: [{ name: "dashboard-test", sha256: tokenHash(TOKEN) }] },
     });
     base = `http://127.0.0.1:${tally.httpPort}`;
@@ -108,6 +109,11 @@ describe("dashboard in chromium against tally serve", { skip }, () => {
     const usage = (await res.json()) as Usage;
     assert.equal(usage.inputOctets, 2_500_000, JSON.stringify(usage));
     assert.equal(await totals.innerText(), `Last 30 days: ${usageTotals(usage)}`);
+    // The quota plugin's state: 2.5 MB in plus what went out, of 10 MB this month.
+    const quota = page.locator('[data-testid="quota"]');
+    await quota.waitFor();
+    const used = usage.inputOctets + usage.outputOctets;
+    assert.equal(await quota.innerText(), `Quota: ${formatBytes(used)} of ${formatBytes(10_000_000)} used, ${formatBytes(10_000_000 - used)} left (month)`);
     const canvas = page.locator(".uplot canvas").first();
     await canvas.waitFor();
     const box = await canvas.boundingBox();

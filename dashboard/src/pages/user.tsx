@@ -5,7 +5,7 @@ import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
 import { api } from "../api.ts";
 import { Chart, type Series } from "../chart.tsx";
 import { ErrorBox } from "../components.tsx";
-import { formatBytes, usageTotals } from "../format.ts";
+import { formatBytes, formatDuration, usageTotals } from "../format.ts";
 import { useLiveEvent } from "../live.ts";
 import type { SessionJson, Usage, UsageBucket } from "../types.ts";
 import { SessionsTable, useDisconnect } from "./sessions.tsx";
@@ -25,13 +25,24 @@ function bytesSeries(buckets: UsageBucket[]): Series[] {
   ];
 }
 
+/** The quota plugin's view of the user (GET /api/users/NAME/usage: `quota`). */
 function QuotaState({ quota }: { quota: Record<string, unknown> }) {
+  const num = (k: string) => (typeof quota[k] === "number" ? (quota[k] as number) : null);
+  let text: string;
+  if (quota.limited !== true) text = quota.exempt === true ? "exempt" : "no limit";
+  else {
+    const parts: string[] = [];
+    const limitBytes = num("limitBytes");
+    if (limitBytes !== null) parts.push(`${formatBytes(num("usedBytes") ?? 0)} of ${formatBytes(limitBytes)} used, ${formatBytes(Math.max(0, num("bytesLeft") ?? 0))} left`);
+    const limitTime = num("limitTime");
+    if (limitTime !== null) parts.push(`${formatDuration(num("usedTime") ?? 0)} of ${formatDuration(limitTime)}`);
+    text = `${parts.join(" · ")} (${String(quota.period ?? "")})`;
+  }
+  const exhausted = quota.exhausted === true;
   return (
-    <p class="quota" data-testid="quota">
-      Quota:{" "}
-      {Object.entries(quota)
-        .map(([k, v]) => `${k} ${typeof v === "number" && /octets|bytes/i.test(k) ? formatBytes(v) : String(v)}`)
-        .join(" · ")}
+    <p class={exhausted ? "quota exhausted" : "quota"} data-testid="quota">
+      Quota: {text}
+      {exhausted ? " · exhausted" : ""}
     </p>
   );
 }
