@@ -27,7 +27,9 @@ export interface ClientConfig {
   secret: Buffer | null;
   /** TACACS+ key; null: this client does not speak TACACS+. */
   tacacsKey: Buffer | null;
-  requireMessageAuthenticator: boolean;
+  /** BlastRADIUS: see src/radius/blastradius.ts. */
+  requireMessageAuthenticator: boolean | "auto";
+  limitProxyState: boolean | "auto";
   /** The NAS's dynamic-authorization server (RFC 5176). */
   coa: { address: string | null; port: number; secret: Buffer | null; timeoutMs: number; retries: number };
   coaInterimInterval: boolean;
@@ -207,6 +209,7 @@ export function buildConfig(file: string, doc: unknown): Config {
       secret: radiusSecret,
       tacacsKey: secret("tacacsKey"),
       requireMessageAuthenticator: cl.requireMessageAuthenticator,
+      limitProxyState: cl.limitProxyState,
       coa: {
         address: cl.coa?.address ?? null,
         port: cl.coa?.port ?? 3799,
@@ -349,7 +352,8 @@ clients:                        # the NASes allowed to talk to Tally (RADIUS and
     address: 127.0.0.0/8        # an address or CIDR block
     secret: testing123          # RADIUS secret; or { env: NAME } or { file: PATH }
     tacacsKey: testing123       # TACACS+ key
-    requireMessageAuthenticator: false
+    requireMessageAuthenticator: auto   # BlastRADIUS: true, false, or auto (required once sent)
+    limitProxyState: auto
 
 groups:
   - name: netops

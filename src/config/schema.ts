@@ -47,6 +47,9 @@ export function parseAddressRange(s: string): { address: string; prefix: number;
   return prefix <= max ? { address, prefix, family } : null;
 }
 
+/** true, false or "auto" (the BlastRADIUS settings, as FreeRADIUS's yes / no / auto). */
+const blastRadiusSetting = z.union([z.boolean(), z.literal("auto")], { error: 'expected true, false or "auto"' });
+
 const replyValue = z.union([z.string(), z.number()], { error: "expected a string or a number" });
 
 export const clientSchema = z.strictObject({
@@ -56,8 +59,13 @@ export const clientSchema = z.strictObject({
   secret: secretSource.optional(),
   /** TACACS+ key; a client without one cannot use TACACS+. */
   tacacsKey: secretSource.optional(),
-  /** Refuse Access-Requests without a valid Message-Authenticator (BlastRADIUS, CVE-2024-3596). */
-  requireMessageAuthenticator: z.boolean({ error: "expected true or false" }).default(false),
+  /**
+   * Refuse Access-Requests without a valid Message-Authenticator (BlastRADIUS, CVE-2024-3596);
+   * "auto": once the client has sent one (src/radius/blastradius.ts).
+   */
+  requireMessageAuthenticator: blastRadiusSetting.default("auto"),
+  /** Refuse Access-Requests with Proxy-State but no Message-Authenticator; "auto": FreeRADIUS's first-request rule. */
+  limitProxyState: blastRadiusSetting.default("auto"),
   /** Where the NAS's dynamic-authorization server listens (RFC 5176). */
   coa: z
     .strictObject({

@@ -2,13 +2,15 @@
 
 import { AddressTable } from "../auth/address-table.ts";
 import type { ClientConfig } from "../config/load.ts";
+import type { BlastRadiusSetting } from "./blastradius.ts";
 
 export { normaliseAddress } from "../auth/address-table.ts";
 
 export interface RadiusClient {
   name: string;
   secret: Buffer;
-  requireMessageAuthenticator: boolean;
+  requireMessageAuthenticator: BlastRadiusSetting;
+  limitProxyState: BlastRadiusSetting;
 }
 
 export class ClientTable extends AddressTable<RadiusClient> {
@@ -17,7 +19,12 @@ export class ClientTable extends AddressTable<RadiusClient> {
       clients.flatMap((c) =>
         c.secret === null
           ? []
-          : [{ range: c.address, value: { name: c.name, secret: c.secret, requireMessageAuthenticator: c.requireMessageAuthenticator } }],
+          : [
+              {
+                range: c.address,
+                value: { name: c.name, secret: c.secret, requireMessageAuthenticator: c.requireMessageAuthenticator, limitProxyState: c.limitProxyState },
+              },
+            ],
       ),
     );
   }

@@ -17,6 +17,7 @@ export const dropReasonText = {
   "bad-authenticator": "Request Authenticator does not match the shared secret",
   "bad-message-authenticator": "Message-Authenticator is invalid",
   "missing-message-authenticator": "Message-Authenticator required but absent",
+  "proxy-state-without-message-authenticator": "Access-Request with Proxy-State but no Message-Authenticator (limitProxyState)",
   "missing-status-type": "Accounting-Request without Acct-Status-Type",
   "unsupported-status-type": "Acct-Status-Type Tally does not account",
   "missing-session-id": "session record without Acct-Session-Id",

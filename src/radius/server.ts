@@ -11,6 +11,7 @@ import { secondsSince, type RequestMetrics, type RequestOutcome, type RequestTyp
 import type { PluginHost } from "../plugins/host.ts";
 import type { UserDirectory } from "../auth/users.ts";
 import { decideAccess } from "./access.ts";
+import { BlastRadiusPolicy } from "./blastradius.ts";
 import { normaliseAddress, type ClientTable, type RadiusClient } from "./clients.ts";
 import { PacketCode, packetCodeName } from "./constants.ts";
 import { checkMessageAuthenticator, verifyAccountingRequest } from "./crypto.ts";
@@ -75,6 +76,8 @@ export class RadiusServer {
   private sockets: Partial<Record<Port, Socket>> = {};
   private readonly cache = new Map<string, CacheEntry>();
   private readonly grantedIntervals = new Map<string, number>();
+  /** What "auto" has learnt per client; survives a reload of the clients, not a restart. */
+  private readonly blastRadius = new BlastRadiusPolicy();
   private sweepTimer: NodeJS.Timeout | null = null;
   readonly counters: RadiusCounters = { requests: {}, responses: {}, retransmissions: 0, pluginErrors: 0, drops: {} };
 
@@ -163,8 +166,18 @@ export class RadiusServer {
     }
     const ma = checkMessageAuthenticator(raw, client.secret);
     if (ma === "invalid") return dropRequest("bad-message-authenticator", { client: client.name });
-    if (ma === "absent" && port === "auth" && client.requireMessageAuthenticator) {
-      return dropRequest("missing-message-authenticator", { client: client.name });
+    if (port === "auth") {
+      const verdict = this.blastRadius.check(client, packet, ma === "valid");
+      if (verdict.drop !== null) {
+        return dropRequest(verdict.drop, {
+          client: client.name,
+          requireMessageAuthenticator: client.requireMessageAuthenticator,
+          limitProxyState: client.limitProxyState,
+        });
+      }
+      for (const l of verdict.learnt) {
+        this.deps.logger.info({ client: client.name, [l.key]: l.now, why: l.why }, `client ${client.name}: ${l.key} auto is now ${l.now}`);
+      }
     }
 
     // Duplicate detection keys on the source address, not the port: some NASes

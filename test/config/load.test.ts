@@ -77,6 +77,20 @@ users:
     assert.match(problems("accounting: { defaultInterimInterval: -1 }\n")[0]!, /^accounting\.defaultInterimInterval: /);
   });
 
+  it("BlastRADIUS settings: auto by default, true and false still accepted, anything else named", () => {
+    const c = parseConfigText(file, "clients:\n  - { name: a, address: 10.0.0.1, secret: s }\n  - { name: b, address: 10.0.0.2, secret: s, requireMessageAuthenticator: true, limitProxyState: false }\n");
+    assert.equal(c.clients[0]!.requireMessageAuthenticator, "auto");
+    assert.equal(c.clients[0]!.limitProxyState, "auto");
+    assert.equal(c.clients[1]!.requireMessageAuthenticator, true);
+    assert.equal(c.clients[1]!.limitProxyState, false);
+    assert.deepEqual(problems("clients:\n  - { name: a, address: 10.0.0.1, secret: s, requireMessageAuthenticator: maybe }\n"), [
+      'clients[0].requireMessageAuthenticator: expected true, false or "auto"',
+    ]);
+    assert.deepEqual(problems("clients:\n  - { name: a, address: 10.0.0.1, secret: s, limitProxyState: yes }\n"), [
+      'clients[0].limitProxyState: expected true, false or "auto"',
+    ]);
+  });
+
   it("names a missing env variable or secret file", () => {
     delete process.env.TALLY_TEST_MISSING;
     assert.deepEqual(problems("clients:\n  - { name: a, address: 10.0.0.1, secret: { env: TALLY_TEST_MISSING } }\n"), [

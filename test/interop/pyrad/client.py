@@ -5,6 +5,11 @@ pyrad 2.1 (Debian 12) builds and parses the packets; it predates Message-Authent
 support, so this script adds that attribute itself as RFC 3579 section 3.2 describes.
 
   auth-ma HOST PORT SECRET USER PASSWORD     -> JSON {code, replyMessageAuthenticatorValid, attributes}
+  auth HOST PORT SECRET USER PASSWORD [--no-ma] [--proxy-state HEX] [--source ADDRESS]
+      an Access-Request with or without Message-Authenticator, optionally with a Proxy-State,
+      sent from ADDRESS (any 127/8 address); -> JSON as auth-ma plus firstAttribute (the
+      reply's first attribute type) and proxyState (the reply's Proxy-State values, hex);
+      {code: null} when nothing came back within 2 s
   retransmit HOST PORT SECRET SESSION N      -> JSON {responses}  (one datagram sent N times)
   burst HOST PORT SECRET PREFIX N            -> JSON {acknowledged: [session ids]}
   order HOST PORT SECRET PREFIX SESSIONS STEPS -> JSON {acknowledged: n}
@@ -48,14 +53,21 @@ def exchange(sock, addr, raw, timeout=2.0):
     return sock.recv(4096) if r else None
 
 
-def auth_ma(host, port, secret, user, password):
+def auth_ma(host, port, secret, user, password, ma=True, proxy_state=None, source=None):
     req = pyrad.packet.AuthPacket(code=pyrad.packet.AccessRequest, secret=secret, dict=DICT)
     req["User-Name"] = user
     req["User-Password"] = req.PwCrypt(password)
     req["NAS-Identifier"] = "pyrad"
-    req.AddAttribute("Message-Authenticator", b"\x00" * 16)
-    raw = add_message_authenticator(req.RequestPacket(), secret)
+    if proxy_state is not None:
+        req.AddAttribute("Proxy-State", proxy_state)
+    if ma:
+        req.AddAttribute("Message-Authenticator", b"\x00" * 16)
+        raw = add_message_authenticator(req.RequestPacket(), secret)
+    else:
+        raw = req.RequestPacket()
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    if source is not None:
+        sock.bind((source, 0))
     data = exchange(sock, (host, port), raw)
     if data is None:
         return {"code": None}
@@ -65,7 +77,9 @@ def auth_ma(host, port, secret, user, password):
         "code": reply.code,
         "responseAuthenticatorValid": bool(ok),
         "replyMessageAuthenticatorValid": check_reply_ma(data, req.authenticator, secret),
-        "attributes": {k: [v if isinstance(v, (int, str)) else v.hex() for v in reply[k]] for k in reply.keys() if k != "Message-Authenticator"},
+        "firstAttribute": data[20] if len(data) > 20 else None,
+        "proxyState": [v.hex() for v in (reply["Proxy-State"] if "Proxy-State" in reply else [])],
+        "attributes": {k: [v if isinstance(v, (int, str)) else v.hex() for v in reply[k]] for k in reply.keys() if k not in ("Message-Authenticator", "Proxy-State")},
     }
 
 
@@ -206,6 +220,13 @@ def main():
     host, port, secret = sys.argv[2], int(sys.argv[3]), sys.argv[4].encode()
     if mode == "auth-ma":
         out = auth_ma(host, port, secret, sys.argv[5], sys.argv[6])
+    elif mode == "auth":
+        opts = sys.argv[7:]
+        def opt(name):
+            return opts[opts.index(name) + 1] if name in opts else None
+        ps = opt("--proxy-state")
+        out = auth_ma(host, port, secret, sys.argv[5], sys.argv[6], ma="--no-ma" not in opts,
+                      proxy_state=bytes.fromhex(ps) if ps is not None else None, source=opt("--source"))
     elif mode == "retransmit":
         out = retransmit(host, port, secret, sys.argv[5], int(sys.argv[6]))
     elif mode == "burst":
