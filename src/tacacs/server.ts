@@ -231,6 +231,9 @@ class Connection {
 
   private send(request: TacacsHeader, body: Buffer): void {
     if (this.socket.destroyed) return;
+    // A request at seq_no 255 has no reply number left (RFC 8907 section 4.1): it gets none, and
+    // the caller ends the connection. Sealing seq_no 256 would throw out of the socket handler.
+    if (request.seqNo >= 255) return;
     const packet = sealPacket(
       {
         majorVersion: request.majorVersion,
@@ -289,7 +292,7 @@ class Connection {
       header.seqNo % 2 === 1 &&
       header.seqNo < 255 &&
       (existing === undefined ? header.seqNo === 1 : header.seqNo === existing.lastSeq + 2 && header.type === existing.type);
-    if (!seqOk) return this.fail(header, "bad-seq-no", "seq_no out of sequence", false);
+    if (!seqOk) return this.fail(header, "bad-seq-no", "seq_no out of sequence", header.seqNo >= 255);
 
     const body = openPacket(header, rawBody, this.client.key);
     const session: SessionState = existing ?? { type: header.type, lastSeq: header.seqNo };
