@@ -6,7 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { FUZZ_CONFIG, formatReport, fuzz } from "../../bench/fuzz.ts";
 import { encodeAuthenStart } from "../../src/tacacs/bodies.ts";
 import { TacacsClient } from "../../src/tacacs/client.ts";
-import { AuthenStatus } from "../../src/tacacs/constants.ts";
+import { AuthenStatus, AuthorStatus } from "../../src/tacacs/constants.ts";
 import { sealPacket } from "../../src/tacacs/packet.ts";
 import { TACACS_KEY, startTally, type TallyProcess } from "./harness.ts";
 
@@ -31,6 +31,19 @@ describe("fuzzing a running server", () => {
     const client = await TacacsClient.connect({ host: "127.0.0.1", port: tally.tacacsPort, key: TACACS_KEY });
     assert.equal((await client.authenPap("bob", "bobpass")).status, AuthenStatus.Pass);
     assert.equal(tally.child.exitCode, null, "still running");
+  });
+
+  it("a PASS_REPL whose echoed args would not fit (a bare 255-octet arg gains an '=') is answered ERROR, no exception", async () => {
+    // Found by the fuzzer: encodeAuthorResponse threw on the 256-octet reply arg, logged at
+    // level 50 as "TACACS+ session failed".
+    const client = await TacacsClient.connect({ host: "127.0.0.1", port: tally.tacacsPort, key: TACACS_KEY });
+    const r = await client.authorize({ user: "bob", args: ["service=shell", "cmd=", "priv-lvl*1", "x".repeat(255)] });
+    assert.equal(r.status, AuthorStatus.Error);
+    assert.equal(r.serverMsg, "authorization reply too long");
+    await tally.waitForLog((l) => l.msg === "TACACS+ authorization reply does not fit a packet: answered ERROR");
+    assert.deepEqual(tally.logs.filter((l) => typeof l.level === "number" && l.level >= 50), [], "no error logged");
+    const ok = await client.authorize({ user: "bob", args: ["service=shell", "cmd=", "priv-lvl*1"] });
+    assert.equal(ok.status, AuthorStatus.PassRepl);
   });
 
   it("mutated and random packets for 8 s: same process, no error logged, bounded RSS, valid clients answered", async () => {
