@@ -155,6 +155,7 @@ const RADIUS_MUTATORS: Record<string, (p: Buffer) => Buffer> = {
     return q;
   },
   /** Random attribute values in a correctly framed, correctly signed packet: reaches the handlers. */
+  structured: () => structuredRadius(),
   signedGarbage(p) {
     const q = Buffer.from(p);
     const offs = attributeOffsets(q).filter((o) => q[o] !== Attr.MessageAuthenticator);
@@ -164,7 +165,49 @@ const RADIUS_MUTATORS: Record<string, (p: Buffer) => Buffer> = {
   },
 };
 
+/** A correctly signed request of random attributes: types Tally reads, odd lengths, random values. */
+function structuredRadius(): Buffer {
+  const types = [1, 2, 3, 4, 5, 6, 7, 8, 18, 24, 25, 26, 27, 30, 31, 32, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 55, 60, 61, 85, 87, 95, 97, 241, 242, 243, 244, 245, 246];
+  const attrs: RawAttribute[] = [];
+  if (rnd(2)) attrs.push({ type: Attr.UserName, value: Buffer.from(pick(["alice", "bob", "", "x".repeat(253)])) });
+  for (let n = rnd(30); n > 0; n--) {
+    const type = rnd(5) ? pick(types) : rnd(256);
+    if (type === Attr.MessageAuthenticator) continue;
+    attrs.push({ type, value: randomBytes(pick([0, 1, 2, 3, 4, 5, 6, 8, 16, 17, 18, 20, rnd(254)])) });
+  }
+  return rnd(2)
+    ? buildAccessRequest(rnd(256), attrs, secret, { hidePasswords: rnd(2) === 0 }).datagram
+    : buildAccountingRequest(rnd(256), attrs, secret);
+}
+
 // ---------------------------------- TACACS+ mutations ---------------------------------------
+
+const ODD_ARGS = ["", "=", "*", "service", "service=shell", "cmd=", "cmd*", "cmd=show", "cmd-arg=<cr>", "priv-lvl=999", "priv-lvl*1", "priv-lvl=abc", "start_time=abc", "stop_time=99999999999999", "elapsed_time=-1", "bytes_in=1e400", "bytes_out=18446744073709551616", "task_id=", "task_id=1", "x".repeat(255), "addr=300.1.1.1"];
+
+/** A correctly sealed packet whose fields are valid in form and odd in content (the handlers' input). */
+function structuredTacacs(): Buffer {
+  const sessionId = rnd(0x100000000);
+  const type = 1 + rnd(3);
+  const text = () => pick(["bob", "eve", "", "nobody", "x".repeat(255), randomBytes(rnd(40)).toString("latin1")]);
+  const args = () => Array.from({ length: pick([0, 1, 3, 20, 254, 255]) }, () => (rnd(4) ? pick(ODD_ARGS) : randomBytes(rnd(60)).toString("latin1")));
+  const common = { privLvl: pick([0, 1, 15, 16, 255]), authenType: pick([0, 1, 2, 3, 5, 6, rnd(256)]), authenService: pick([0, 1, 2, 3, 4, 5, 6, 7, 8, rnd(256)]), user: text(), port: text(), remAddr: text() };
+  let body: Buffer;
+  if (type === PacketType.Authentication) {
+    body = encodeAuthenStart({ action: pick([1, 2, 4, rnd(256)]), ...common, data: randomBytes(pick([0, 1, 16, 17, 18, 40, 49, 50, 66, rnd(256)])) });
+  } else if (type === PacketType.Authorization) {
+    body = encodeAuthorRequest({ authenMethod: pick([0, 1, 6, rnd(256)]), ...common, args: args() });
+  } else {
+    body = encodeAcctRequest({ flags: pick([0, 2, 4, 6, 8, 10, 12, 14, rnd(256)]), authenMethod: 6, ...common, args: args() });
+  }
+  const minorVersion = type === PacketType.Authentication ? pick([0, 1]) : 0;
+  const first = sealPacket({ majorVersion: 0xc, minorVersion, flags: pick([0, 0, 4]), seqNo: 1, sessionId, type }, body, tacKey);
+  if (type !== PacketType.Authentication || rnd(2)) return first;
+  // An ASCII login goes on with CONTINUEs; send a few with odd flags and contents.
+  const more = Array.from({ length: 1 + rnd(4) }, (_, i) =>
+    sealPacket({ majorVersion: 0xc, minorVersion, flags: 0, seqNo: 3 + 2 * i, sessionId, type }, encodeAuthenContinue({ flags: pick([0, 1, rnd(256)]), userMsg: randomBytes(rnd(40)), data: randomBytes(rnd(40)) }), tacKey),
+  );
+  return Buffer.concat([first, ...more]);
+}
 
 const tacKey = Buffer.from(TACACS_KEY);
 
@@ -220,6 +263,7 @@ const TACACS_MUTATORS: Record<string, (p: Buffer) => Buffer> = {
   truncate: RADIUS_MUTATORS.truncate!,
   random: () => randomBytes(rnd(200)),
   sealedGarbage: () => sealedGarbage(),
+  structured: () => structuredTacacs(),
   repeated: (p) => Buffer.concat(Array.from({ length: 2 + rnd(10) }, () => p)),
 };
 
