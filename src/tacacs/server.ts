@@ -26,7 +26,7 @@ import {
   type AcctRequest,
   type AuthorRequest,
 } from "./bodies.ts";
-import { AcctStatus, AuthenStatus, AuthorStatus, HeaderFlag, PacketType, acctStatusName, authenStatusName, authorStatusName, packetTypeName } from "./constants.ts";
+import { AcctStatus, AuthenStatus, AuthorStatus, HeaderFlag, MAX_ARG_COUNT, MAX_SHORT_FIELD_LENGTH, PacketType, acctStatusName, authenStatusName, authorStatusName, packetTypeName } from "./constants.ts";
 import type { TacacsHeader } from "./header.ts";
 import { FrameReader, openPacket, sealPacket } from "./packet.ts";
 import { recordFromAcctRequest } from "./to-record.ts";
@@ -231,6 +231,9 @@ class Connection {
 
   private send(request: TacacsHeader, body: Buffer): void {
     if (this.socket.destroyed) return;
+    // A request at seq_no 255 has no reply number left (RFC 8907 section 4.1): it gets none, and
+    // the caller ends the connection. Sealing seq_no 256 would throw out of the socket handler.
+    if (request.seqNo >= 255) return;
     const packet = sealPacket(
       {
         majorVersion: request.majorVersion,
@@ -289,7 +292,7 @@ class Connection {
       header.seqNo % 2 === 1 &&
       header.seqNo < 255 &&
       (existing === undefined ? header.seqNo === 1 : header.seqNo === existing.lastSeq + 2 && header.type === existing.type);
-    if (!seqOk) return this.fail(header, "bad-seq-no", "seq_no out of sequence", false);
+    if (!seqOk) return this.fail(header, "bad-seq-no", "seq_no out of sequence", header.seqNo >= 255);
 
     const body = openPacket(header, rawBody, this.client.key);
     const session: SessionState = existing ?? { type: header.type, lastSeq: header.seqNo };
@@ -347,6 +350,14 @@ class Connection {
     const status =
       decision.status === "pass-add" ? AuthorStatus.PassAdd : decision.status === "pass-repl" ? AuthorStatus.PassRepl : AuthorStatus.Fail;
     const replyArgs = decision.status === "fail" ? [] : decision.args.map((a) => formatArg(a.name, a.value, a.mandatory));
+    // A request's args come back in a PASS_REPL re-formatted: a bare 255-octet name gains an "=",
+    // invalid UTF-8 grows into U+FFFD. Such a reply does not fit its length fields: answer ERROR.
+    if (!argsFit(replyArgs)) {
+      this.ctx.deps.logger.warn({ client: this.client.name, user: req.user, args: replyArgs.length }, "TACACS+ authorization reply does not fit a packet: answered ERROR");
+      this.send(header, encodeAuthorResponse({ status: AuthorStatus.Error, args: [], serverMsg: "authorization reply too long", data: Buffer.alloc(0) }));
+      this.countReply(header, "ERROR", "error");
+      return this.endSession(header.sessionId);
+    }
     this.send(header, encodeAuthorResponse({ status, args: replyArgs, serverMsg: "", data: Buffer.alloc(0) }));
     this.countReply(header, authorStatusName(status), replyOutcome(header.type, status));
     this.ctx.deps.logger.info(
@@ -394,4 +405,9 @@ class Connection {
     this.countReply(header, acctStatusName(status), ended);
     this.endSession(header.sessionId);
   }
+}
+
+/** Whether `args` fit an authorization reply: at most 255 of them, each at most 255 octets. */
+function argsFit(args: readonly string[]): boolean {
+  return args.length <= MAX_ARG_COUNT && args.every((a) => Buffer.byteLength(a, "utf8") <= MAX_SHORT_FIELD_LENGTH);
 }
