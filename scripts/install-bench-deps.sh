@@ -11,6 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/apt.sh
 
+# pgrep (procps) tells which radiusd processes the install started; minimal images lack it.
+apt_install procps
+
 new_freeradius=no
 installed freeradius || new_freeradius=yes
 # radiusd processes that exist before the install are not ours to touch.
