@@ -21,11 +21,11 @@ import type { AccountingRecord, Protocol, StoredRecord } from "../model/record.t
 import type { Session, SessionState, SessionStatus } from "../model/session.ts";
 import { closeForNas, foldRecord, sessionKey, staleState, startsNewSession } from "../model/session.ts";
 import { migratePostgres } from "./postgres-migrations.ts";
+import { commandListing, listingSql, sessionListing, type Listing } from "./queries.ts";
 import { rowToRecord, rowToSession, rowToUser, sessionParams, sessionState, usageTotals } from "./rows.ts";
 import type { RecordRow, SessionRow, UsageDayRow, UsageRow, UserRow } from "./rows.ts";
 import type { AppendResult, CommandFilter, NasSummary, PruneResult, SessionControl, SessionFilter, Store, StoredUser, TimeRange, Usage } from "./store.ts";
 
-const DEFAULT_LIMIT = 1000;
 /** Advisory lock held while creating or dropping partitions (any fixed number). */
 const PARTITION_LOCK = 0x7a11_0002;
 /** Deadlock and serialization failures: the whole batch is retried this many times. */
@@ -476,48 +476,17 @@ export class PostgresStore implements Store {
     });
   }
 
-  /**
-   * Runs a filtered, newest-first query. `filters` maps a column to the value it must have (or,
-   * for `event_time`, the least value); undefined filters are left out.
-   */
-  async #filtered<Row extends pg.QueryResultRow>(
-    table: "records" | "sessions",
-    base: string[],
-    filters: Record<string, string | number | undefined>,
-    orderBy: string,
-    limit: number | undefined,
-  ): Promise<Row[]> {
-    const lim = limit ?? DEFAULT_LIMIT;
-    if (!Number.isInteger(lim) || lim < 0) throw new RangeError(`bad limit ${lim}`);
-    const where = [...base];
-    const params: (string | number)[] = [];
-    for (const [column, value] of Object.entries(filters)) {
-      if (value === undefined) continue;
-      params.push(value);
-      // "column" means equality; "column OP" (e.g. "updated_at >=") any other comparison.
-      const [name, op = "="] = column.split(" ");
-      where.push(`${quote(name!)} ${op} $${params.length}`);
-    }
-    params.push(lim);
-    const sql = `SELECT * FROM ${table}${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY ${orderBy} LIMIT $${params.length}`;
+  async #list<Row extends pg.QueryResultRow>(listing: Listing): Promise<Row[]> {
+    const { sql, params } = listingSql(listing, (n) => `$${n}`);
     return (await this.#pool.query<Row>(sql, params)).rows;
   }
 
   async listCommands(filter: CommandFilter = {}): Promise<StoredRecord[]> {
-    const filters = { user: filter.user, nas: filter.nas, "event_time >=": filter.since };
-    return (await this.#filtered<RecordRow>("records", ["command IS NOT NULL"], filters, "event_time DESC, id DESC", filter.limit)).map(rowToRecord);
+    return (await this.#list<RecordRow>(commandListing(filter))).map(rowToRecord);
   }
 
   async listSessions(filter: SessionFilter = {}): Promise<Session[]> {
-    const filters = {
-      status: filter.status, user: filter.user, nas: filter.nas, protocol: filter.protocol, disconnect: filter.disconnect,
-      "updated_at >=": filter.since, "started_at <": filter.until,
-    };
-    // The keyset's values are numbers checked here, so they can be part of the SQL text.
-    const b = filter.before;
-    if (b !== undefined && !(Number.isSafeInteger(b.updatedAt) && Number.isSafeInteger(b.id))) throw new RangeError("bad page cursor");
-    const base = b === undefined ? [] : [`(updated_at, id) < (${b.updatedAt}, ${b.id})`];
-    return (await this.#filtered<SessionRow>("sessions", base, filters, "updated_at DESC, id DESC", filter.limit)).map(rowToSession);
+    return (await this.#list<SessionRow>(sessionListing(filter))).map(rowToSession);
   }
 
   async countSessions(status: SessionStatus): Promise<number> {

@@ -9,13 +9,13 @@ import type { AccountingRecord, Protocol, StoredRecord } from "../model/record.t
 import type { Session, SessionState, SessionStatus } from "../model/session.ts";
 import { closeForNas, foldRecord, sessionKey, staleState, startsNewSession } from "../model/session.ts";
 import { migrate } from "./migrations.ts";
+import { commandListing, listingSql, sessionListing, type Listing } from "./queries.ts";
 import { rowToRecord, rowToSession, rowToUser, sessionParams, sessionState, usageTotals } from "./rows.ts";
 import type { RecordRow, SessionRow, UsageDayRow, UsageRow, UserRow } from "./rows.ts";
 import type { AppendResult, CommandFilter, NasSummary, PruneResult, SessionControl, SessionFilter, Store, StoredUser, TimeRange, Usage, UsageDay } from "./store.ts";
 
 /** How long a writer waits for another connection's lock before failing (ms). */
 const BUSY_TIMEOUT_MS = 5000;
-const DEFAULT_SESSION_LIMIT = 1000;
 
 interface CachedSession {
   id: number;
@@ -346,38 +346,15 @@ export class SqliteStore implements Store {
     return apply.immediate();
   }
 
-  /**
-   * Runs a filtered, newest-first query. `filters` maps a column to the value it must have (or,
-   * for `event_time`, the least value); undefined filters are left out. Each distinct shape of
-   * query is prepared once.
-   */
-  #filtered<Row>(
-    table: "records" | "sessions",
-    base: string[],
-    filters: Record<string, string | number | undefined>,
-    orderBy: string,
-    limit: number | undefined,
-  ): Row[] {
-    const lim = limit ?? DEFAULT_SESSION_LIMIT;
-    if (!Number.isInteger(lim) || lim < 0) throw new RangeError(`bad limit ${lim}`);
-    const where = [...base];
-    const params: Record<string, string | number> = { limit: lim };
-    let n = 0;
-    for (const [key, value] of Object.entries(filters)) {
-      if (value === undefined) continue;
-      // "column" means equality; "column OP" (e.g. "updated_at >=") any other comparison.
-      const [column, op = "="] = key.split(" ");
-      const name = `p${n++}`;
-      where.push(`${column} ${op} @${name}`);
-      params[name] = value;
-    }
-    const sql = `SELECT * FROM ${table}${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY ${orderBy} LIMIT @limit`;
+  /** Runs a listing (queries.ts); each shape of listing is prepared once. */
+  #list<Row>(listing: Listing): Row[] {
+    const { sql, params } = listingSql(listing, () => "?");
     let stmt = this.#queryCache.get(sql);
     if (stmt === undefined) {
       stmt = this.#db.prepare(sql);
       this.#queryCache.set(sql, stmt);
     }
-    return stmt.all(params) as Row[];
+    return stmt.all(...params) as Row[];
   }
 
   async reapOverdue(now: number, graceMs: number, since?: number): Promise<Session[]> {
@@ -463,20 +440,11 @@ export class SqliteStore implements Store {
   }
 
   async listCommands(filter: CommandFilter = {}): Promise<StoredRecord[]> {
-    const filters = { user: filter.user, nas: filter.nas, "event_time >=": filter.since };
-    return this.#filtered<RecordRow>("records", ["command IS NOT NULL"], filters, "event_time DESC, id DESC", filter.limit).map(rowToRecord);
+    return this.#list<RecordRow>(commandListing(filter)).map(rowToRecord);
   }
 
   async listSessions(filter: SessionFilter = {}): Promise<Session[]> {
-    const filters = {
-      status: filter.status, user: filter.user, nas: filter.nas, protocol: filter.protocol, disconnect: filter.disconnect,
-      "updated_at >=": filter.since, "started_at <": filter.until,
-    };
-    // The keyset's values are numbers checked here, so they can be part of the SQL text.
-    const b = filter.before;
-    if (b !== undefined && !(Number.isSafeInteger(b.updatedAt) && Number.isSafeInteger(b.id))) throw new RangeError("bad page cursor");
-    const base = b === undefined ? [] : [`(updated_at < ${b.updatedAt} OR (updated_at = ${b.updatedAt} AND id < ${b.id}))`];
-    return this.#filtered<SessionRow>("sessions", base, filters, "updated_at DESC, id DESC", filter.limit).map(rowToSession);
+    return this.#list<SessionRow>(sessionListing(filter)).map(rowToSession);
   }
 
   async countSessions(status: SessionStatus): Promise<number> {
