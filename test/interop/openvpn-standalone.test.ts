@@ -6,7 +6,7 @@
 // Needs root, tun and ip netns; skipped with the reason otherwise.
 
 import assert from "node:assert/strict";
-import { createSocket } from "node:dgram";
+import { freeUdpPort } from "../support/ports.ts";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -15,15 +15,6 @@ import { makeTempDir, radclient, SECRET, sleep, startTally, until, within, type 
 
 const unavailable = await rigUnavailable();
 const schedulePlugin = join(import.meta.dirname, "..", "plugins", "fixtures", "interval-schedule.ts");
-
-/** A free UDP port on loopback for the connector's dynamic-authorization listener. */
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket("udp4");
-  await new Promise<void>((r) => s.bind(0, "127.0.0.1", r));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 interface RecordJson {
   kind: string;

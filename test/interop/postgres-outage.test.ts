@@ -9,51 +9,15 @@
 //   acknowledged once the server is back, and every acknowledged session is in the database.
 
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { openStore } from "../../src/store/index.ts";
 import { PostgresServer, postgresUnavailable } from "../support/postgres.ts";
-import { BASE_CONFIG, SECRET, makeTempDir, repoRoot, sleep, startTally, within, type TallyProcess } from "./harness.ts";
+import { BASE_CONFIG, makeTempDir, sleep, startTally, within, type TallyProcess } from "./harness.ts";
+import { startSteadyLoad, type SteadyLoad } from "./steady-load.ts";
 
 const OUTAGE_MS = 20_000;
-const pyradClient = join(repoRoot, "test/interop/pyrad/client.py");
-
-interface Load {
-  child: ChildProcess;
-  acknowledged: string[];
-  finished: Promise<{ done: number; acknowledged: number }>;
-}
-
-function startLoad(port: number, prefix: string, stopFile: string): Load {
-  const child = spawn("/usr/bin/python3", [pyradClient, "steady", "127.0.0.1", String(port), SECRET, prefix, "16", stopFile, "240"], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const acknowledged: string[] = [];
-  let buffered = "";
-  let summary = "";
-  let stderr = "";
-  child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-  child.stdout.on("data", (c: Buffer) => {
-    buffered += c.toString();
-    let nl: number;
-    while ((nl = buffered.indexOf("\n")) >= 0) {
-      const line = buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
-      if (line.startsWith("{")) summary = line;
-      else if (line !== "") acknowledged.push(line);
-    }
-  });
-  const finished = new Promise<{ done: number; acknowledged: number }>((resolve, reject) => {
-    child.once("exit", (code) => {
-      if (code === 0 && summary !== "") resolve(JSON.parse(summary) as { done: number; acknowledged: number });
-      else reject(new Error(`pyrad load exited ${code}: ${stderr}`));
-    });
-  });
-  return { child, acknowledged, finished };
-}
-
 async function until(what: string, ms: number, done: () => boolean): Promise<void> {
   await within(ms, what, (async () => {
     while (!done()) await sleep(20);
@@ -65,7 +29,7 @@ const pgMissing = postgresUnavailable();
 describe("PostgreSQL stopped for 20 s under load", { skip: pgMissing ?? false }, () => {
   let server: PostgresServer | undefined;
   const running: TallyProcess[] = [];
-  const loads: Load[] = [];
+  const loads: SteadyLoad[] = [];
   after(async () => {
     // A test that failed midway leaves its load generator running: stop it (by its PID).
     for (const l of loads) if (l.child.exitCode === null && l.child.signalCode === null) l.child.kill("SIGKILL");
@@ -83,7 +47,7 @@ describe("PostgreSQL stopped for 20 s under load", { skip: pgMissing ?? false },
       const tally = await startTally(config, makeTempDir());
       running.push(tally);
       const stopFile = join(tally.dir, "stop-load");
-      const load = startLoad(tally.acctPort, `o${spool ? 1 : 0}-${process.pid}`, stopFile);
+      const load = startSteadyLoad(tally.acctPort, `o${spool ? 1 : 0}-${process.pid}`, stopFile, 240);
       loads.push(load);
 
       await until("100 records acknowledged before the outage", 20_000, () => load.acknowledged.length >= 100);

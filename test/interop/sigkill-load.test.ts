@@ -5,63 +5,16 @@
 // restart, every one of those sessions must be in the store. Run on both stores.
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { openStore } from "../../src/store/index.ts";
 import { PostgresServer, postgresUnavailable } from "../support/postgres.ts";
-import { BASE_CONFIG, SECRET, makeTempDir, repoRoot, sleep, startTally, type TallyProcess } from "./harness.ts";
+import { freeUdpPort } from "../support/ports.ts";
+import { BASE_CONFIG, makeTempDir, sleep, startTally, type TallyProcess } from "./harness.ts";
+import { startSteadyLoad } from "./steady-load.ts";
 
 const KILLS = 10;
-const pyradClient = join(repoRoot, "test/interop/pyrad/client.py");
-
-function freeUdpPort(): Promise<number> {
-  // A TCP port free on loopback is as good a guess as any for UDP; the bind below proves it.
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-interface Load {
-  acknowledged: string[];
-  finished: Promise<{ done: number; acknowledged: number }>;
-}
-
-function startLoad(port: number, stopFile: string): Load {
-  const child = spawn("/usr/bin/python3", [pyradClient, "steady", "127.0.0.1", String(port), SECRET, `k${process.pid}`, "16", stopFile, "120"], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const acknowledged: string[] = [];
-  let buffered = "";
-  let summary = "";
-  let stderr = "";
-  child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-  child.stdout.on("data", (c: Buffer) => {
-    buffered += c.toString();
-    let nl: number;
-    while ((nl = buffered.indexOf("\n")) >= 0) {
-      const line = buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
-      if (line.startsWith("{")) summary = line;
-      else if (line !== "") acknowledged.push(line);
-    }
-  });
-  const finished = new Promise<{ done: number; acknowledged: number }>((resolve, reject) => {
-    child.once("exit", (code) => {
-      if (code === 0 && summary !== "") resolve(JSON.parse(summary) as { done: number; acknowledged: number });
-      else reject(new Error(`pyrad load exited ${code}: ${stderr}`));
-    });
-  });
-  return { acknowledged, finished };
-}
-
 const pgMissing = postgresUnavailable();
 
 for (const backend of ["sqlite", "postgres"] as const) {
@@ -84,7 +37,7 @@ for (const backend of ["sqlite", "postgres"] as const) {
       const config = { ...BASE_CONFIG, store, radius: { auth: null, acct: `127.0.0.1:${port}` } };
       tally = await startTally(config, dir);
       const stopFile = join(dir, "stop-load");
-      const load = startLoad(port, stopFile);
+      const load = startSteadyLoad(port, `k${process.pid}`, stopFile, 120);
 
       const ackedAtKill: number[] = [];
       for (let k = 0; k < KILLS; k++) {

@@ -6,10 +6,10 @@
 
 import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
+import { freeTcpPort } from "./ports.ts";
 
 const PG_LIB = "/usr/lib/postgresql";
 
@@ -38,17 +38,6 @@ export function postgresUnavailable(): string | null {
   return null;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 export class PostgresServer {
   private constructor(
     readonly dir: string,
@@ -66,7 +55,7 @@ export class PostgresServer {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tally-pg-"));
     fs.chmodSync(dir, 0o700);
     if (asPostgres) execFileSync("chown", ["postgres:postgres", dir]);
-    const server = new PostgresServer(dir, await freePort(), bin, asPostgres);
+    const server = new PostgresServer(dir, await freeTcpPort(), bin, asPostgres);
     server.run("initdb", ["-D", server.data, "-U", "tally", "-A", "trust", "--no-sync", "-E", "UTF8", "--locale=C"]);
     fs.appendFileSync(
       path.join(server.data, "postgresql.conf"),
