@@ -1,35 +1,13 @@
 // The JSON shapes of Tally's HTTP API, as the dashboard reads them (src/model/session.ts
 // sessionToJson; records as `tally records --json`).
 
-export type Protocol = "radius" | "tacacs" | "openvpn";
-export type SessionStatus = "open" | "closed" | "stale";
+// The session shape is the server's own (one definition, type-only: nothing of the server is
+// bundled).
+import type { SessionJson } from "../../src/model/session.ts";
+import type { Protocol } from "../../src/model/record.ts";
 
-export interface SessionJson {
-  id: number;
-  protocol: Protocol;
-  client: string;
-  nas: string;
-  user: string | null;
-  sessionId: string;
-  status: SessionStatus;
-  startedAt: string;
-  updatedAt: string;
-  stoppedAt: string | null;
-  inputOctets: number;
-  outputOctets: number;
-  inputPackets: number;
-  outputPackets: number;
-  sessionTime: number;
-  terminateCause: string | null;
-  framedAddress: string | null;
-  clientAddress: string | null;
-  nasPort: string | null;
-  interimInterval: number | null;
-  nextUpdateDue: string | null;
-  disconnect: "requested" | "acknowledged" | "refused" | "unanswered" | null;
-  disconnectReason: string | null;
-  note: string | null;
-}
+export type { Protocol } from "../../src/model/record.ts";
+export type { SessionJson, SessionStatus } from "../../src/model/session.ts";
 
 export interface RecordJson {
   id: number;

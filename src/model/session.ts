@@ -184,8 +184,16 @@ export function staleState(s: SessionState, now: number): Pick<SessionState, "st
   };
 }
 
+/** A session as JSON: times as ISO 8601 strings (UTC), the rest as in Session. */
+export type SessionJson = Omit<Session, "startedAt" | "updatedAt" | "stoppedAt" | "nextUpdateDue"> & {
+  startedAt: string;
+  updatedAt: string;
+  stoppedAt: string | null;
+  nextUpdateDue: string | null;
+};
+
 /** The JSON form of a session, as `tally sessions --json` and the HTTP API print it. */
-export function sessionToJson(s: Session): Record<string, unknown> {
+export function sessionToJson(s: Session): SessionJson {
   const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
   return {
     id: s.id,
@@ -195,8 +203,8 @@ export function sessionToJson(s: Session): Record<string, unknown> {
     user: s.user,
     sessionId: s.sessionId,
     status: s.status,
-    startedAt: iso(s.startedAt),
-    updatedAt: iso(s.updatedAt),
+    startedAt: new Date(s.startedAt).toISOString(),
+    updatedAt: new Date(s.updatedAt).toISOString(),
     stoppedAt: iso(s.stoppedAt),
     inputOctets: s.inputOctets,
     outputOctets: s.outputOctets,
