@@ -5,7 +5,7 @@
 // restart, every one of those sessions must be in the store. Run on both stores.
 
 import assert from "node:assert/strict";
-import { existsSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { openStore } from "../../src/store/index.ts";
@@ -53,7 +53,6 @@ for (const backend of ["sqlite", "postgres"] as const) {
       await sleep(500);
       writeFileSync(stopFile, "");
       const summary = await load.finished;
-      assert.ok(existsSync(stopFile), "the load was stopped by the test");
 
       // Progress after every kill: the load really ran across all restarts.
       for (let k = 1; k < ackedAtKill.length; k++) {
