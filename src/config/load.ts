@@ -27,6 +27,10 @@ export interface ClientConfig {
   secret: Buffer | null;
   /** TACACS+ key; null: this client does not speak TACACS+. */
   tacacsKey: Buffer | null;
+  /** How this client is recognised on the TLS listeners; null: it cannot use them. */
+  certificate: CertificateIdentity | null;
+  /** RADIUS requests per second from all its addresses; null: no limit. */
+  rateLimit: RateLimit | null;
   /** BlastRADIUS: see src/radius/blastradius.ts. */
   requireMessageAuthenticator: boolean | "auto";
   limitProxyState: boolean | "auto";
@@ -34,6 +38,36 @@ export interface ClientConfig {
   coa: { address: string | null; port: number; secret: Buffer | null; timeoutMs: number; retries: number };
   coaInterimInterval: boolean;
   disconnect: { action: "coa" | "command" | "http"; command: string | null; url: string | null; timeoutMs: number };
+}
+
+/** A token bucket: `rate` per second, `burst` at once. */
+export interface RateLimit {
+  rate: number;
+  burst: number;
+}
+
+/** What a TLS peer's certificate must show; see certificateIdentitySchema. */
+export interface CertificateIdentity {
+  /** Subject fields that must be equal, e.g. { CN: "edge1.example.net" }; null: any subject. */
+  subject: Record<string, string> | null;
+  /** One of these must be among the certificate's SANs ("DNS:x", "IP:x", "URI:x", "email:x"); null: any. */
+  san: string[] | null;
+}
+
+/** Absolute paths of the TLS files (re-read on SIGHUP). */
+export interface TlsFiles {
+  cert: string;
+  key: string;
+  ca: string;
+  crl: string | null;
+}
+
+export interface RadsecListenConfig {
+  listen: { host: string; port: number };
+  idleTimeout: number;
+  handshakeTimeout: number;
+  maxConnections: number;
+  maxConnectionsPerSource: number;
 }
 
 /** TACACS+ authorization rules with values as strings and patterns compiled. */
@@ -108,15 +142,27 @@ export interface Config {
     dictionaries: string[];
     receiveBuffer: number;
     duplicateWindow: number;
+    /** Per source address; null: no limit. */
+    rateLimitPerSource: RateLimit | null;
+    maxPending: number;
+    /** Null: no RadSec listener. */
+    radsec: RadsecListenConfig | null;
   };
   tacacs: {
     listen: { host: string; port: number } | null;
+    /** TACACS+ over TLS 1.3; null: none. */
+    tls: { host: string; port: number } | null;
     idleTimeout: number;
     maxConnections: number;
+    maxConnectionsPerSource: number;
+    handshakeTimeout: number;
+    packetTimeout: number;
     maxBodyLength: number;
     loginRounds: number;
   };
   clients: ClientConfig[];
+  /** Null: no TLS listener may be configured. */
+  tls: TlsFiles | null;
   groups: GroupConfig[];
   users: UserConfig[];
   plugins: PluginConfig[];
@@ -168,6 +214,20 @@ function resolveSecret(file: string, key: string, source: SecretSource, problems
   }
 }
 
+/** "CN=edge1, O=Example" -> { CN: "edge1", O: "Example" } (the schema checked the shape). */
+function parseSubject(text: string): Record<string, string> {
+  return Object.fromEntries(
+    text.split(",").map((part) => {
+      const eq = part.indexOf("=");
+      return [part.slice(0, eq).trim(), part.slice(eq + 1).trim()];
+    }),
+  );
+}
+
+function bucket(limit: { rate: number; burst?: number | undefined }): RateLimit {
+  return { rate: limit.rate, burst: limit.burst ?? Math.max(1, Math.ceil(limit.rate)) };
+}
+
 const avText = (v: string | number | boolean) => String(v);
 
 function compileRules(rules: RulesFile | undefined, who: string, source: string): TacacsRules | null {
@@ -194,8 +254,8 @@ export function buildConfig(file: string, doc: unknown): Config {
   const clients = c.clients.map((cl, i): ClientConfig => {
     if (seenClients.has(cl.name)) problems.push(`clients[${i}].name: "${cl.name}" is used by an earlier client; names must be unique`);
     seenClients.add(cl.name);
-    if (cl.secret === undefined && cl.tacacsKey === undefined) {
-      problems.push(`clients[${i}]: expected a RADIUS "secret", a TACACS+ "tacacsKey", or both`);
+    if (cl.secret === undefined && cl.tacacsKey === undefined && cl.certificate === undefined) {
+      problems.push(`clients[${i}]: expected a RADIUS "secret", a TACACS+ "tacacsKey", a TLS "certificate", or several`);
     }
     const secret = (key: "secret" | "tacacsKey") => {
       const source = cl[key];
@@ -208,6 +268,8 @@ export function buildConfig(file: string, doc: unknown): Config {
       address: parseAddressRange(cl.address)!,
       secret: radiusSecret,
       tacacsKey: secret("tacacsKey"),
+      certificate: cl.certificate === undefined ? null : { subject: cl.certificate.subject === undefined ? null : parseSubject(cl.certificate.subject), san: cl.certificate.san ?? null },
+      rateLimit: cl.rateLimit === undefined ? null : bucket(cl.rateLimit),
       requireMessageAuthenticator: cl.requireMessageAuthenticator,
       limitProxyState: cl.limitProxyState,
       coa: {
@@ -282,6 +344,11 @@ export function buildConfig(file: string, doc: unknown): Config {
             },
     };
   });
+  const usesTls = c.radius.radsec !== null || c.tacacs.tls !== null;
+  if (usesTls && c.tls === undefined) problems.push(`tls: missing (expected { cert, key, ca } files: ${c.radius.radsec !== null ? "radius.radsec" : "tacacs.tls"} is set)`);
+  if (usesTls && !clients.some((cl) => cl.certificate !== null)) {
+    problems.push('clients: no client has a "certificate", so no peer could use the TLS listeners');
+  }
   if (problems.length > 0) throw new ConfigError(file, problems);
 
   return {
@@ -296,9 +363,17 @@ export function buildConfig(file: string, doc: unknown): Config {
       dictionaries: c.radius.dictionaries.map(rel),
       receiveBuffer: c.radius.receiveBuffer,
       duplicateWindow: c.radius.duplicateWindow,
+      rateLimitPerSource: c.radius.rateLimit === undefined ? null : bucket(c.radius.rateLimit.perSource),
+      maxPending: c.radius.maxPending,
+      radsec: c.radius.radsec === null ? null : { ...c.radius.radsec, listen: parseListenAddress(c.radius.radsec.listen)! },
     },
-    tacacs: { ...c.tacacs, listen: c.tacacs.listen === null ? null : parseListenAddress(c.tacacs.listen) },
+    tacacs: {
+      ...c.tacacs,
+      listen: c.tacacs.listen === null ? null : parseListenAddress(c.tacacs.listen),
+      tls: c.tacacs.tls === null ? null : parseListenAddress(c.tacacs.tls),
+    },
     clients,
+    tls: c.tls === undefined ? null : { cert: rel(c.tls.cert), key: rel(c.tls.key), ca: rel(c.tls.ca), crl: c.tls.crl === undefined ? null : rel(c.tls.crl) },
     groups,
     users,
     plugins,

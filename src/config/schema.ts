@@ -50,6 +50,39 @@ export function parseAddressRange(s: string): { address: string; prefix: number;
 /** true, false or "auto" (the BlastRADIUS settings, as FreeRADIUS's yes / no / auto). */
 const blastRadiusSetting = z.union([z.boolean(), z.literal("auto")], { error: 'expected true, false or "auto"' });
 
+/** A token bucket: `rate` per second on average, up to `burst` at once. */
+export const rateLimitSchema = z.strictObject({
+  rate: z.number().positive({ error: "expected requests per second above 0" }),
+  /** Requests allowed at once after a quiet spell; default: one second's worth. */
+  burst: z.number().int().min(1).optional(),
+});
+
+/**
+ * Who a TLS peer is (RadSec, TACACS+ over TLS): its certificate must chain to `tls.ca` and
+ * match every part given here. `subject`: each "KEY=VALUE" given must equal the certificate
+ * subject's (e.g. "CN=edge1.example.net,O=Example"); `san`: at least one of these entries must be
+ * among the certificate's subject alternative names ("DNS:edge1.example.net", "IP:192.0.2.1",
+ * "URI:...", "email:...").
+ */
+export const certificateIdentitySchema = z
+  .strictObject({
+    subject: z.string().regex(/^\s*[A-Za-z][A-Za-z0-9.]*=[^,]+(\s*,\s*[A-Za-z][A-Za-z0-9.]*=[^,]+)*\s*$/, 'expected "KEY=VALUE[,KEY=VALUE...]", e.g. "CN=edge1.example.net"').optional(),
+    san: z.array(z.string().regex(/^(DNS|IP|URI|email):.+$/, 'expected "DNS:NAME", "IP:ADDRESS", "URI:URI" or "email:ADDRESS"')).min(1).optional(),
+  })
+  .refine((c) => c.subject !== undefined || c.san !== undefined, { error: 'expected "subject", "san" or both' });
+
+/** The certificate Tally presents on its TLS listeners, and the CA that signs its peers' certificates. */
+export const tlsSchema = z.strictObject({
+  /** PEM server certificate, with its intermediates after it. */
+  cert: z.string().min(1, "expected the path of a PEM certificate file"),
+  /** PEM private key of that certificate (unencrypted). */
+  key: z.string().min(1, "expected the path of a PEM private key file"),
+  /** PEM CA certificate(s); a peer's certificate must chain to one of them. */
+  ca: z.string().min(1, "expected the path of a PEM CA certificate file"),
+  /** PEM certificate revocation list(s), optional. */
+  crl: z.string().min(1, "expected the path of a PEM CRL file").optional(),
+});
+
 const replyValue = z.union([z.string(), z.number()], { error: "expected a string or a number" });
 
 export const clientSchema = z.strictObject({
@@ -66,6 +99,13 @@ export const clientSchema = z.strictObject({
   requireMessageAuthenticator: blastRadiusSetting.default("auto"),
   /** Refuse Access-Requests with Proxy-State but no Message-Authenticator; "auto": FreeRADIUS's first-request rule. */
   limitProxyState: blastRadiusSetting.default("auto"),
+  /**
+   * Identifies this client on the TLS listeners (RadSec, TACACS+ over TLS) by its certificate;
+   * a client with one needs no secret or key for those.
+   */
+  certificate: certificateIdentitySchema.optional(),
+  /** RADIUS requests per second from all of this client's addresses together; more are dropped. */
+  rateLimit: rateLimitSchema.optional(),
   /** Where the NAS's dynamic-authorization server listens (RFC 5176). */
   coa: z
     .strictObject({
@@ -222,6 +262,24 @@ export const configSchema = z.strictObject({
       receiveBuffer: z.number().int().min(65536).default(4 * 1024 * 1024),
       /** Seconds a response stays cached to answer retransmissions (RFC 5080 section 2.2.2). */
       duplicateWindow: z.number().int().min(1).max(600).default(30),
+      /** RADIUS requests per second from each source address; more are dropped. Default: none. */
+      rateLimit: z.strictObject({ perSource: rateLimitSchema }).optional(),
+      /** Requests being worked on at once (waiting for the store or plugins); more are dropped. */
+      maxPending: z.number().int().min(1).max(1_000_000).default(20000),
+      /** RADIUS over TLS (RFC 6614); needs the top-level `tls`. 2083 is the standard port. */
+      radsec: z
+        .strictObject({
+          listen: listenAddress,
+          /** Seconds a connection may carry no request before it is closed. */
+          idleTimeout: z.number().int().min(1).max(86400).default(600),
+          /** Seconds a TLS handshake may take. */
+          handshakeTimeout: z.number().int().min(1).max(120).default(10),
+          /** Most simultaneous connections, and from one source address. */
+          maxConnections: z.number().int().min(1).max(100000).default(1000),
+          maxConnectionsPerSource: z.number().int().min(1).max(100000).default(16),
+        })
+        .nullable()
+        .default(null),
     })
     .default({
       auth: "127.0.0.1:1812",
@@ -229,6 +287,8 @@ export const configSchema = z.strictObject({
       dictionaries: [],
       receiveBuffer: 4 * 1024 * 1024,
       duplicateWindow: 30,
+      maxPending: 20000,
+      radsec: null,
     }),
   tacacs: z
     .strictObject({
@@ -236,14 +296,34 @@ export const configSchema = z.strictObject({
       listen: listenAddress.nullable().default(null),
       /** Seconds a connection may sit idle before it is closed. */
       idleTimeout: z.number().int().min(1).max(3600).default(60),
-      /** Most simultaneous connections; more are refused. */
+      /** TACACS+ over TLS 1.3 (RFC 9887); needs the top-level `tls`. 300 is the standard port. */
+      tls: listenAddress.nullable().default(null),
+      /** Most simultaneous connections (both listeners together); more are refused. */
       maxConnections: z.number().int().min(1).max(100000).default(1000),
+      /** Most simultaneous connections from one source address. */
+      maxConnectionsPerSource: z.number().int().min(1).max(100000).default(100),
+      /** Seconds a TLS handshake may take. */
+      handshakeTimeout: z.number().int().min(1).max(120).default(10),
+      /** Seconds a packet may take to arrive once its first byte has (a byte-a-second sender is cut off). */
+      packetTimeout: z.number().int().min(1).max(600).default(10),
       /** Largest body accepted; a larger header length closes the connection. */
       maxBodyLength: z.number().int().min(1024).max(1024 * 1024).default(65536),
       /** GETUSER/GETPASS rounds an ASCII login may take before it fails. */
       loginRounds: z.number().int().min(1).max(10).default(3),
     })
-    .default({ listen: null, idleTimeout: 60, maxConnections: 1000, maxBodyLength: 65536, loginRounds: 3 }),
+    .default({
+      listen: null,
+      tls: null,
+      idleTimeout: 60,
+      maxConnections: 1000,
+      maxConnectionsPerSource: 100,
+      handshakeTimeout: 10,
+      packetTimeout: 10,
+      maxBodyLength: 65536,
+      loginRounds: 3,
+    }),
+  /** Certificates for the TLS listeners (radius.radsec, tacacs.tls); re-read on SIGHUP. */
+  tls: tlsSchema.optional(),
   clients: z.array(clientSchema).default([]),
   groups: z.array(groupSchema).default([]),
   users: z.array(userSchema).default([]),

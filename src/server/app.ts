@@ -26,6 +26,7 @@ import { TacacsServer, tacacsDropText } from "../tacacs/server.ts";
 import { startHttp, type RunningHttp } from "../http/server.ts";
 import { OpenVpnConnector } from "../openvpn/connector.ts";
 import { LocalBackend } from "../openvpn/local-backend.ts";
+import { TlsCredentials, TlsCredentialsError } from "../tls/credentials.ts";
 
 export interface RunningTally {
   store: Store;
@@ -38,6 +39,8 @@ export interface RunningTally {
   service: AccountingService;
   /** Null when the config has no http section. */
   http: RunningHttp | null;
+  /** The TLS listeners' certificates (null without a `tls` section); reload() re-reads them. */
+  tls: TlsCredentials | null;
   /** This Tally's metrics: `metrics.registry.metrics()` is the Prometheus text for /metrics. */
   metrics: Metrics;
   addresses: { auth?: AddressInfo; acct?: AddressInfo; tacacs?: { address: string; port: number } };
@@ -83,6 +86,7 @@ function restartOnly(old: Config, next: Config): string[] {
   const changed: string[] = [];
   if (!same(old.store, next.store)) changed.push("store");
   if (!same(old.radius.auth, next.radius.auth) || !same(old.radius.acct, next.radius.acct)) changed.push("radius listen addresses");
+  if (!same(old.radius.radsec, next.radius.radsec)) changed.push("radius.radsec");
   if (!same(old.tacacs, next.tacacs)) changed.push("tacacs");
   if (!same(old.accounting, next.accounting)) changed.push("accounting");
   if (!same(old.openvpn, next.openvpn)) changed.push("openvpn");
@@ -90,7 +94,19 @@ function restartOnly(old: Config, next: Config): string[] {
   return changed;
 }
 
+/** The TLS files as a config error (naming the config file) when one cannot be used. */
+function loadTls(config: Config): TlsCredentials | null {
+  if (config.tls === null) return null;
+  try {
+    return new TlsCredentials(config.tls);
+  } catch (e) {
+    if (e instanceof TlsCredentialsError) throw new ConfigError(config.file, [e.message]);
+    throw e;
+  }
+}
+
 export async function startTally(config: Config, logger: Logger): Promise<RunningTally> {
+  const tls = loadTls(config);
   let dictionary = loadDictionary(config);
   for (const w of dictionary.warnings) logger.debug({ warning: w }, "dictionary");
   checkReplies(config, dictionary);
@@ -177,6 +193,18 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
     const nextDictionary = loadDictionary(next);
     checkReplies(next, nextDictionary);
     const nextPlugins = await PluginHost.load(next.plugins, storeView(store), logger, metrics);
+    if (tls !== null && next.tls !== null) {
+      try {
+        tls.reload(next.tls);
+      } catch (e) {
+        await nextPlugins.close();
+        if (e instanceof TlsCredentialsError) throw new ConfigError(next.file, [e.message]);
+        throw e;
+      }
+      logger.info({ cert: next.tls.cert, ca: next.tls.ca }, "TLS certificates reloaded");
+    } else if ((tls === null) !== (next.tls === null)) {
+      logger.warn("adding or removing the tls section takes a restart");
+    }
     const ignored = restartOnly(current, next);
     if (ignored.length > 0) logger.warn({ changed: ignored }, "these settings change only with a restart");
     const old = plugins;
@@ -239,6 +267,7 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
     addresses,
     service,
     http,
+    tls,
     reload,
     async stop() {
       // First: a run under way finishes (store and plugins still there); no new one starts.

@@ -71,7 +71,7 @@ users:
       "clients[0].secret: expected a string, { env: NAME } or { file: PATH }",
     ]);
     assert.deepEqual(problems("clients:\n  - { name: a, address: 10.0.0.1 }\n"), [
-      'clients[0]: expected a RADIUS "secret", a TACACS+ "tacacsKey", or both',
+      'clients[0]: expected a RADIUS "secret", a TACACS+ "tacacsKey", a TLS "certificate", or several',
     ]);
     assert.deepEqual(problems("stroe: {}\n"), ['(top level): unknown key "stroe"']);
     assert.match(problems("accounting: { defaultInterimInterval: -1 }\n")[0]!, /^accounting\.defaultInterimInterval: /);

@@ -49,6 +49,9 @@ export const TACACS_CONFIG = {
   ],
 };
 
+/** The `port` names of the "listening" log lines (`{ port, address: "HOST:PORT" }`). */
+const LISTENER_NAMES = ["auth", "acct", "tacacs", "http", "radsec", "tacacs-tls"] as const;
+
 export interface TallyProcess {
   dir: string;
   configPath: string;
@@ -59,6 +62,10 @@ export interface TallyProcess {
   tacacsPort: number;
   /** 0 unless the config has an http section. */
   httpPort: number;
+  /** 0 unless the config has radius.radsec. */
+  radsecPort: number;
+  /** 0 unless the config has tacacs.tls. */
+  tacacsTlsPort: number;
   /** Every log line the process wrote, parsed. */
   logs: Record<string, unknown>[];
   /**
@@ -119,7 +126,7 @@ export async function startTally(config: object = BASE_CONFIG, dir = makeTempDir
   });
   const logs: Record<string, unknown>[] = [];
   let stderrText = "";
-  const ports: { auth?: number; acct?: number; tacacs?: number; http?: number } = {};
+  const ports: Partial<Record<(typeof LISTENER_NAMES)[number], number>> = {};
   const ready = new Promise<void>((resolveReady, reject) => {
     let buffered = "";
     child.stderr!.on("data", (chunk: Buffer) => {
@@ -136,9 +143,8 @@ export async function startTally(config: object = BASE_CONFIG, dir = makeTempDir
           continue;
         }
         logs.push(entry);
-        if (typeof entry.address === "string" && (entry.port === "auth" || entry.port === "acct" || entry.port === "tacacs" || entry.port === "http")) {
-          ports[entry.port] = Number(entry.address.split(":").pop());
-        }
+        const name = LISTENER_NAMES.find((n) => n === entry.port);
+        if (typeof entry.address === "string" && name !== undefined) ports[name] = Number(entry.address.split(":").pop());
         if (entry.msg === readyMessage) resolveReady();
       }
     });
@@ -171,6 +177,8 @@ export async function startTally(config: object = BASE_CONFIG, dir = makeTempDir
     acctPort: ports.acct ?? 0,
     tacacsPort: ports.tacacs ?? 0,
     httpPort: ports.http ?? 0,
+    radsecPort: ports.radsec ?? 0,
+    tacacsTlsPort: ports["tacacs-tls"] ?? 0,
     logs,
     async waitForLog(match, ms = 5000) {
       const deadline = Date.now() + ms;
