@@ -326,7 +326,26 @@ export class PostgresStore implements Store {
 
       const latestId = latestByKey.get(key);
       const latest = latestId === undefined ? undefined : working.get(latestId);
-      let row = latest !== undefined && startsNewSession(latest.state, r) ? undefined : latest;
+      let row = latest;
+      if (latest !== undefined && startsNewSession(latest.state, r)) {
+        // A Start under the key of a session that has ended: a reused Acct-Session-Id, which
+        // starts a new session, unless this very record is stored under the key already (in this
+        // batch or before). Then it is a replay and must not open a session again.
+        const inBatch = stored.get(`${latest.id}\n${r.dedupKey}`);
+        const { rows: copies } =
+          inBatch !== undefined
+            ? { rows: [{ id: inBatch.id, session_pk: latest.id }] }
+            : await c.query<{ id: number; session_pk: number }>(
+                `SELECT r.id, r.session_pk FROM sessions s JOIN records r ON r.session_pk = s.id
+                  WHERE s.session_key = $1 AND r.dedup_key = $2 LIMIT 1`,
+                [key, r.dedupKey],
+              );
+        if (copies[0] !== undefined) {
+          results.push({ recordId: copies[0].id, sessionPk: copies[0].session_pk, duplicate: true });
+          continue;
+        }
+        row = undefined;
+      }
       // A record older than the latest session under its key may belong to an earlier session (a
       // NAS that reused the session id): a late copy of one of its records, or a late record of
       // it that never arrived before. Either way it is that session's, not the new one's.

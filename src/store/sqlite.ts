@@ -270,8 +270,15 @@ export class SqliteStore implements Store {
 
     const key = sessionKey(r);
     const latest = this.#latestSession(key);
-    // A reused Acct-Session-Id after the session ended starts a new session under the same key.
-    let row = latest !== undefined && startsNewSession(latest.state, r) ? undefined : latest;
+    let row = latest;
+    if (latest !== undefined && startsNewSession(latest.state, r)) {
+      // A Start under the key of a session that has ended: a reused Acct-Session-Id, which starts
+      // a new session, unless this very record is stored under the key already. Then it is a
+      // replay (an attacker's, or a NAS's very late copy) and must not open a session again.
+      const copy = this.#findDuplicateUnderKey.get(key, r.dedupKey) as { id: number; session_pk: number } | undefined;
+      if (copy !== undefined) return this.#duplicate(copy.id, copy.session_pk, r);
+      row = undefined;
+    }
     // A record older than the latest session under its key may belong to an earlier session (a
     // NAS that reused the session id): a late copy of one of its records, or a late record of
     // it that never arrived before. Either way it is that session's, not the new one's.

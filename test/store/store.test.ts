@@ -339,6 +339,39 @@ for (const backend of BACKENDS) {
           assert.equal(await db.countRecords(), 4);
         }));
 
+      test("a Start replayed after its session closed (later receipt, same record) is a duplicate, not a new session; a new Start under the reused id still opens one", () =>
+        withStore(async (store, db) => {
+          const start = rec({ kind: "start", eventTime: T0, dedupKey: "a-start" });
+          const [a] = await store.appendRecords([start, rec({ kind: "stop", eventTime: T0 + 2 * MIN, inputOctets: 800, sessionTime: 120, dedupKey: "a-stop" })], 300);
+          // Without Event-Timestamp a replay's event time is its receipt time: after the Stop.
+          const replay = { ...start, eventTime: T0 + 30 * MIN, receivedAt: T0 + 30 * MIN };
+          const [again] = await store.appendRecords([replay], 300);
+          assert.equal(again!.duplicate, true);
+          assert.equal(again!.sessionPk, a!.sessionPk);
+          // The same in one batch with a second replay of it behind it.
+          const [twice, thrice] = await store.appendRecords([replay, replay], 300);
+          assert.deepEqual([twice!.duplicate, thrice!.duplicate], [true, true]);
+          assert.equal((await store.listSessions()).length, 1, "no session opened by the replays");
+          assert.equal(await db.countRecords(), 2);
+          // A different Start under the same key (the NAS reused the id) is a new session.
+          const [b] = await store.appendRecords([rec({ kind: "start", eventTime: T0 + 40 * MIN, dedupKey: "b-start" })], 300);
+          assert.equal(b!.duplicate, false);
+          assert.notEqual(b!.sessionPk, a!.sessionPk);
+          assert.equal((await store.getSession(a!.sessionPk!))!.inputOctets, 800);
+        }));
+
+      test("a Start replayed in the same batch as its Stop is a duplicate", () =>
+        withStore(async (store, db) => {
+          const start = rec({ kind: "start", eventTime: T0, dedupKey: "c-start" });
+          const results = await store.appendRecords(
+            [start, rec({ kind: "stop", eventTime: T0 + MIN, inputOctets: 10, sessionTime: 60, dedupKey: "c-stop" }), { ...start, eventTime: T0 + 5 * MIN, receivedAt: T0 + 5 * MIN }],
+            300,
+          );
+          assert.deepEqual(results.map((r) => r.duplicate), [false, false, true]);
+          assert.equal((await store.listSessions()).length, 1);
+          assert.equal(await db.countRecords(), 2);
+        }));
+
       test("a late record of an earlier session that never arrived before goes to that session, not to the new one under the reused id", () =>
         withStore(async (store) => {
           const [a] = await store.appendRecords([rec({ kind: "start", eventTime: T0 }), rec({ kind: "stop", eventTime: T0 + 5 * MIN, inputOctets: 900, sessionTime: 300 })], 300);
