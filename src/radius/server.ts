@@ -6,6 +6,7 @@ import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
 import type { AddressInfo } from "node:net";
 import { isIPv6 } from "node:net";
 import type { Logger } from "pino";
+import { dropLog } from "../log-throttle.ts";
 import type { AccountingService } from "../accounting/service.ts";
 import { secondsSince, type RequestMetrics, type RequestOutcome, type RequestType } from "../metrics/sink.ts";
 import type { PluginHost } from "../plugins/host.ts";
@@ -132,7 +133,8 @@ export class RadiusServer {
   private drop(reason: DropReason, rinfo: RemoteInfo, extra: Record<string, unknown> = {}): void {
     this.counters.drops[reason] = (this.counters.drops[reason] ?? 0) + 1;
     this.deps.metrics?.drop("radius", reason);
-    this.deps.logger.warn({ reason, source: `${rinfo.address}:${rinfo.port}`, ...extra }, `dropped RADIUS packet: ${dropReasonText[reason]}`);
+    // Throttled: the first per reason and source, then a count every 10 s (src/log-throttle.ts).
+    dropLog(this.deps.logger, "radius").warn(reason, rinfo.address, { source: `${rinfo.address}:${rinfo.port}`, ...extra }, `dropped RADIUS packet: ${dropReasonText[reason]}`);
   }
 
   private sweepCache(): void {
