@@ -17,6 +17,7 @@ import { encodeAcctRequest, encodeAuthenContinue, encodeAuthenStart, encodeAutho
 import { TacacsClient } from "../src/tacacs/client.ts";
 import { AcctFlag, AcctStatus, AuthenStatus, AuthorStatus, PacketType } from "../src/tacacs/constants.ts";
 import { sealPacket } from "../src/tacacs/packet.ts";
+import { dropsBetween, scrapeDrops } from "../test/support/metrics.ts";
 import { BASE_CONFIG, SECRET, TACACS_CONFIG, TACACS_KEY, sleep, startTally, type TallyProcess } from "../test/interop/harness.ts";
 
 /** RADIUS on both ports and TACACS+ on one config: alice for RADIUS, bob (netops) for TACACS+. */
@@ -27,6 +28,8 @@ export const FUZZ_CONFIG = {
   groups: TACACS_CONFIG.groups,
   users: [...BASE_CONFIG.users, ...TACACS_CONFIG.users],
   log: { level: "info" },
+  // For /metrics: the drop counts (the log thins out repeated drops, src/log-throttle.ts).
+  http: { listen: "127.0.0.1:0" },
 };
 
 export interface FuzzOptions {
@@ -42,7 +45,10 @@ export interface FuzzOptions {
 export interface FuzzReport {
   sent: Record<string, number>;
   valid: { sent: number; correct: number; wrong: string[] };
+  /** From tally_drops_total: every drop, by "protocol:reason". */
   drops: Record<string, number>;
+  /** Drop lines in the server's log (first ones and summaries): far fewer than the drops. */
+  dropLogLines: number;
   rss: { startMb: number; warmMb: number; maxMb: number; endMb: number };
   pidAlive: boolean;
   errors: string[];
@@ -315,6 +321,7 @@ function tacacsConnection(port: number, stream: Buffer): Promise<void> {
 export async function fuzz(tally: TallyProcess, opts: FuzzOptions): Promise<FuzzReport> {
   const pid = tally.child.pid!;
   const logStart = tally.logs.length;
+  const dropsAtStart = await scrapeDrops(tally.httpPort);
   const sent: Record<string, number> = {};
   const count = (k: string) => (sent[k] = (sent[k] ?? 0) + 1);
   const valid = { sent: 0, correct: 0, wrong: [] as string[] };
@@ -425,13 +432,11 @@ export async function fuzz(tally: TallyProcess, opts: FuzzOptions): Promise<Fuzz
   if (Number.isNaN(rss.warmMb)) rss.warmMb = rss.startMb;
 
   const pidAlive = tally.child.exitCode === null && tally.child.signalCode === null && !Number.isNaN(rss.endMb);
-  const drops: Record<string, number> = {};
+  const drops = pidAlive ? dropsBetween(dropsAtStart, await scrapeDrops(tally.httpPort)) : {};
   const errors: string[] = [];
+  let dropLogLines = 0;
   for (const l of tally.logs.slice(logStart)) {
-    if (typeof l.reason === "string" && typeof l.msg === "string" && (l.msg.startsWith("dropped RADIUS") || l.msg.startsWith("TACACS+: "))) {
-      const k = `${l.msg.startsWith("TACACS+") ? "tacacs" : "radius"}:${l.reason}`;
-      drops[k] = (drops[k] ?? 0) + 1;
-    }
+    if (typeof l.reason === "string" && typeof l.msg === "string" && (l.msg.startsWith("dropped RADIUS") || l.msg.startsWith("TACACS+: "))) dropLogLines++;
     if ((typeof l.level === "number" && l.level >= 50) || /uncaught|unhandled/i.test(String(l.msg))) errors.push(JSON.stringify(l).slice(0, 2000));
   }
   if (!pidAlive) failures.push(`the server (pid ${pid}) is gone: exit ${tally.child.exitCode ?? tally.child.signalCode}`);
@@ -440,7 +445,7 @@ export async function fuzz(tally: TallyProcess, opts: FuzzOptions): Promise<Fuzz
   if (valid.correct !== valid.sent) failures.push(`${valid.sent - valid.correct} of ${valid.sent} valid requests not answered correctly: ${valid.wrong.slice(0, 5).join("; ")}`);
   const growth = rss.maxMb - rss.warmMb;
   if (!(growth < (opts.rssGrowthMb ?? 100))) failures.push(`RSS grew ${growth.toFixed(1)} MB after warm-up (${rss.warmMb.toFixed(1)} -> max ${rss.maxMb.toFixed(1)})`);
-  return { sent, valid, drops, rss, pidAlive, errors, failures };
+  return { sent, valid, drops, dropLogLines, rss, pidAlive, errors, failures };
 }
 
 export function formatReport(r: FuzzReport, seconds: number): string {
@@ -449,8 +454,9 @@ export function formatReport(r: FuzzReport, seconds: number): string {
   lines.push(`sent: ${total("radius-") - (r.sent["radius-replies"] ?? 0)} RADIUS datagrams, ${total("tacacs-")} TACACS+ connections; ${r.sent["radius-replies"] ?? 0} RADIUS replies to fuzz`);
   for (const [k, v] of Object.entries(r.sent).sort()) lines.push(`  ${k.padEnd(28)} ${v}`);
   lines.push(`valid requests: ${r.valid.correct}/${r.valid.sent} answered correctly`);
-  lines.push("drops by reason (server log):");
+  lines.push("drops by reason (tally_drops_total):");
   for (const [k, v] of Object.entries(r.drops).sort((a, b) => b[1] - a[1])) lines.push(`  ${k.padEnd(40)} ${v}`);
+  lines.push(`drop lines in the server's log: ${r.dropLogLines} (first per reason and source, then a count per 10 s)`);
   lines.push(`RSS MB: start ${r.rss.startMb.toFixed(1)}, after warm-up ${r.rss.warmMb.toFixed(1)}, max ${r.rss.maxMb.toFixed(1)}, end ${r.rss.endMb.toFixed(1)}`);
   lines.push(`server process alive: ${r.pidAlive}; error log lines: ${r.errors.length}`);
   lines.push(r.failures.length ? `FAILED:\n  ${r.failures.join("\n  ")}` : "OK");

@@ -6,6 +6,8 @@ import type { PacketDecodeFailure } from "./packet.ts";
 
 export const dropReasonText = {
   "unknown-client": "source address is not a configured client",
+  "rate-limited": "over the source's or the client's rate limit (radius.rateLimit, clients[].rateLimit)",
+  "overloaded": "radius.maxPending requests already pending; the NAS will retransmit",
   "too-short": "datagram shorter than the 20-octet header",
   "length-too-short": "Length field below 20",
   "length-too-long": "Length field above 4096",

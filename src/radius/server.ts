@@ -6,6 +6,7 @@ import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
 import type { AddressInfo } from "node:net";
 import { isIPv6 } from "node:net";
 import type { Logger } from "pino";
+import { dropLog } from "../log-throttle.ts";
 import type { AccountingService } from "../accounting/service.ts";
 import { secondsSince, type RequestMetrics, type RequestOutcome, type RequestType } from "../metrics/sink.ts";
 import type { PluginHost } from "../plugins/host.ts";
@@ -17,6 +18,7 @@ import { PacketCode, packetCodeName } from "./constants.ts";
 import { checkMessageAuthenticator, verifyAccountingRequest } from "./crypto.ts";
 import type { Dictionary } from "./dictionary.ts";
 import { dropReasonText, type DropReason } from "./drops.ts";
+import { RadiusLimiter, type RadiusLimitSettings } from "./limits.ts";
 import { buildResponse } from "./message.ts";
 import { decodePacket, type RadiusPacket } from "./packet.ts";
 import { recordFromAccountingRequest } from "./to-record.ts";
@@ -39,6 +41,7 @@ export interface RadiusServerDeps {
   plugins: () => PluginHost;
   logger: Logger;
   metrics?: RequestMetrics;
+  limits: RadiusLimitSettings;
 }
 
 type Port = "auth" | "acct";
@@ -79,16 +82,20 @@ export class RadiusServer {
   /** What "auto" has learnt per client; survives a reload of the clients, not a restart. */
   private readonly blastRadius = new BlastRadiusPolicy();
   private sweepTimer: NodeJS.Timeout | null = null;
+  private readonly limiter: RadiusLimiter;
   readonly counters: RadiusCounters = { requests: {}, responses: {}, retransmissions: 0, pluginErrors: 0, drops: {} };
 
   constructor(
     private readonly options: RadiusServerOptions,
     private deps: RadiusServerDeps,
-  ) {}
+  ) {
+    this.limiter = new RadiusLimiter(deps.limits);
+  }
 
-  /** A reload: new clients, users and dictionary apply to the next packet; sockets stay. */
-  update(patch: Partial<Pick<RadiusServerDeps, "clients" | "users" | "dictionary">>): void {
+  /** A reload: new clients, users, dictionary and limits apply to the next packet; sockets stay. */
+  update(patch: Partial<Pick<RadiusServerDeps, "clients" | "users" | "dictionary" | "limits">>): void {
     this.deps = { ...this.deps, ...patch };
+    if (patch.limits) this.limiter.configure(patch.limits);
   }
 
   async start(): Promise<Partial<Record<Port, AddressInfo>>> {
@@ -126,7 +133,8 @@ export class RadiusServer {
   private drop(reason: DropReason, rinfo: RemoteInfo, extra: Record<string, unknown> = {}): void {
     this.counters.drops[reason] = (this.counters.drops[reason] ?? 0) + 1;
     this.deps.metrics?.drop("radius", reason);
-    this.deps.logger.warn({ reason, source: `${rinfo.address}:${rinfo.port}`, ...extra }, `dropped RADIUS packet: ${dropReasonText[reason]}`);
+    // Throttled: the first per reason and source, then a count every 10 s (src/log-throttle.ts).
+    dropLog(this.deps.logger, "radius").warn(reason, rinfo.address, { source: `${rinfo.address}:${rinfo.port}`, ...extra }, `dropped RADIUS packet: ${dropReasonText[reason]}`);
   }
 
   private sweepCache(): void {
@@ -141,6 +149,8 @@ export class RadiusServer {
     // Source check before anything else: unknown sources cost no cryptography.
     const client = this.deps.clients.find(rinfo.address);
     if (client === undefined) return this.drop("unknown-client", rinfo);
+    const refused = this.limiter.admit(normaliseAddress(rinfo.address), client.name);
+    if (refused !== null) return this.drop(refused, rinfo, { client: client.name });
     const decoded = decodePacket(msg);
     if (!decoded.ok) return this.drop(decoded.reason, rinfo, { client: client.name, offset: decoded.offset });
     const packet = decoded.packet;
@@ -201,6 +211,7 @@ export class RadiusServer {
     this.cache.set(key, { state: "pending" });
 
     const work = port === "auth" ? this.onAccessRequest(packet, client) : this.onAccountingRequest(packet, client, rinfo);
+    this.limiter.hold(work);
     work.then(
       ({ response, outcome }) => {
         if (response === null) {

@@ -19,6 +19,7 @@ import { encodeReply } from "../radius/access.ts";
 import { ClientTable } from "../radius/clients.ts";
 import { Dictionary } from "../radius/dictionary.ts";
 import { dropReasonText } from "../radius/drops.ts";
+import { limitSettings } from "../radius/limits.ts";
 import { RadiusServer } from "../radius/server.ts";
 import { openServerStore, SpoolingStore } from "../store/index.ts";
 import type { Store } from "../store/store.ts";
@@ -162,7 +163,7 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
       duplicateWindow: config.radius.duplicateWindow,
       defaultInterimInterval: config.accounting.defaultInterimInterval,
     },
-    { clients: new ClientTable(config.clients), dictionary, users, accounting: service, plugins: () => plugins, logger, metrics },
+    { clients: new ClientTable(config.clients), dictionary, users, accounting: service, plugins: () => plugins, logger, metrics, limits: limitSettings(config) },
   );
   const tacacs =
     config.tacacs.listen === null
@@ -211,7 +212,7 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
     plugins = nextPlugins;
     dictionary = nextDictionary;
     users = new UserDirectory(next.users, next.groups, store);
-    radius.update({ clients: new ClientTable(next.clients), users, dictionary });
+    radius.update({ clients: new ClientTable(next.clients), users, dictionary, limits: limitSettings(next) });
     tacacs?.update({ clients: next.clients, users });
     disconnector.update(next.clients, dictionary);
     if (http !== null && next.http !== null) http.update(next.http);

@@ -12,6 +12,7 @@ import { AddressTable, normaliseAddress } from "../auth/address-table.ts";
 import { authorize, commandLine, type AuthorizationDecision, type AuthorizationRequest } from "../auth/authorization.ts";
 import type { UserDirectory } from "../auth/users.ts";
 import type { ClientConfig } from "../config/load.ts";
+import { dropLog } from "../log-throttle.ts";
 import { AuthenConversation } from "./authen.ts";
 import {
   decodeAcctRequest,
@@ -168,7 +169,8 @@ export class TacacsServer {
   private drop(reason: TacacsDropReason, source: string, extra: Record<string, unknown> = {}): void {
     this.counters.drops[reason] = (this.counters.drops[reason] ?? 0) + 1;
     this.deps.metrics?.drop("tacacs", reason);
-    this.deps.logger.warn({ reason, source, ...extra }, `TACACS+: ${tacacsDropText[reason]}`);
+    // Throttled per reason and source address (src/log-throttle.ts); the counters count every drop.
+    dropLog(this.deps.logger, "tacacs").warn(reason, source.slice(0, source.lastIndexOf(":")), { source, ...extra }, `TACACS+: ${tacacsDropText[reason]}`);
   }
 
   private onConnection(socket: Socket): void {

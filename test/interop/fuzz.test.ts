@@ -52,5 +52,7 @@ describe("fuzzing a running server", () => {
     assert.deepEqual(report.failures, [], text);
     assert.ok(report.valid.sent > 10, `valid requests were interleaved:\n${text}`);
     assert.ok(Object.keys(report.drops).length >= 5, `the fuzz reached several drop reasons:\n${text}`);
+    const dropped = Object.values(report.drops).reduce((a, b) => a + b, 0);
+    assert.ok(report.dropLogLines > 0 && report.dropLogLines * 10 < dropped, `drops are logged, thinned out (src/log-throttle.ts):\n${text}`);
   });
 });
