@@ -1,6 +1,6 @@
 // The RADIUS UDP listeners (authentication 1812, accounting 1813): source check, decode,
 // authenticity checks, duplicate detection (RFC 5080 section 2.2.2), then hand-off to access
-// decisions or the accounting core. Every drop is counted by reason and logged once.
+// decisions or the accounting core. Every drop is counted by reason and logged (throttled: src/log-throttle.ts).
 
 import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
 import type { AddressInfo } from "node:net";
