@@ -77,3 +77,8 @@ export function dropLog(logger: Logger, protocol: string): DropLog {
   if (log === undefined) logs.set(protocol, (log = new DropLog(logger)));
   return log;
 }
+
+/** Logs every pending summary of `logger`'s drop logs (at stop, so no count goes unlogged). */
+export function flushDropLogs(logger: Logger): void {
+  for (const log of byLogger.get(logger)?.values() ?? []) log.flush();
+}

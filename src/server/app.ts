@@ -28,6 +28,7 @@ import { startHttp, type RunningHttp } from "../http/server.ts";
 import { OpenVpnConnector } from "../openvpn/connector.ts";
 import { LocalBackend } from "../openvpn/local-backend.ts";
 import { TlsCredentials, TlsCredentialsError } from "../tls/credentials.ts";
+import { flushDropLogs } from "../log-throttle.ts";
 
 export interface RunningTally {
   store: Store;
@@ -277,6 +278,7 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
       service.events.close();
       for (const c of connectors) c.stop();
       await Promise.all([radius.stop(), tacacs?.stop()]);
+      flushDropLogs(logger);
       await accounting.close();
       await plugins.close();
       metrics.close();

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Logger } from "pino";
-import { DropLog, SOURCES_PER_WINDOW } from "../../src/log-throttle.ts";
+import { DropLog, SOURCES_PER_WINDOW, dropLog, flushDropLogs } from "../../src/log-throttle.ts";
 import { sleep } from "../interop/harness.ts";
 
 function capture(): { logger: Logger; lines: { fields: Record<string, unknown>; msg: string }[] } {
@@ -41,5 +41,17 @@ describe("drop log throttle", () => {
     assert.equal(lines.at(-1)!.fields.suppressed, 5000 - SOURCES_PER_WINDOW);
     await sleep(60);
     assert.equal(lines.length, SOURCES_PER_WINDOW + 1, "flushed: the window's timer logs nothing more");
+  });
+
+  it("at stop, flushDropLogs writes every protocol's pending summary of that logger, and only that logger's", () => {
+    const a = capture();
+    const b = capture();
+    for (let i = 0; i < 5; i++) dropLog(a.logger, "radius").warn("too-short", "192.0.2.1", {}, "r");
+    for (let i = 0; i < 3; i++) dropLog(a.logger, "tacacs").warn("bad-seq-no", "192.0.2.1", {}, "t");
+    for (let i = 0; i < 2; i++) dropLog(b.logger, "radius").warn("too-short", "192.0.2.1", {}, "other");
+    flushDropLogs(a.logger);
+    assert.deepEqual(a.lines.filter((l) => l.fields.suppressed !== undefined).map((l) => [l.fields.reason, l.fields.suppressed]), [["too-short", 4], ["bad-seq-no", 2]]);
+    assert.equal(b.lines.length, 1, "another logger's window is left alone");
+    flushDropLogs(b.logger);
   });
 });
