@@ -113,8 +113,8 @@ export class TacacsServer {
   private readonly sockets = new Set<Socket>();
   /** Sockets a Connection reads (TCP, or the TLS socket): these are ended gently on stop. */
   private readonly serving = new Set<Socket>();
-  /** TLS connections not yet verified, by the peer's "address:port" as the socket reports it. */
-  private readonly handshakes = new Map<string, Handshake>();
+  /** TLS connections not yet verified, by their TCP socket. */
+  private readonly handshakes = new Map<Socket, Handshake>();
   private keyed: AddressTable<TacacsPeer>;
   private certified: TlsClientTable;
   private readonly limits: ConnectionLimits;
@@ -173,7 +173,11 @@ export class TacacsServer {
     const closed = Promise.all(listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve()))));
     // Give in-flight sessions their replies; idle connections and handshakes go now.
     for (const s of this.serving) s.end();
-    for (const h of this.handshakes.values()) h.raw.destroy();
+    for (const h of this.handshakes.values()) {
+      clearTimeout(h.timer);
+      h.raw.destroy();
+    }
+    this.handshakes.clear(); // a handshake cut short by the stop is no failure to count
     const deadline = setTimeout(() => {
       for (const s of this.serving) s.destroy();
       for (const s of this.sockets) s.destroy();
@@ -211,7 +215,8 @@ export class TacacsServer {
     engine.on("secureConnection", (socket: TLSSocket) => this.onSecure(socket));
     engine.on("tlsClientError", (err: NodeJS.ErrnoException, socket: TLSSocket) => {
       const reason = err.code === "ERR_TLS_HANDSHAKE_TIMEOUT" ? "handshake-timeout" : "handshake-failed";
-      this.endHandshake(`${socket.remoteAddress}:${socket.remotePort}`, reason, { error: err.code ?? err.message, certificate: socket.authorizationError ?? null });
+      const raw = this.rawSocketOf(socket);
+      if (raw !== undefined) this.endHandshake(raw, reason, { error: err.code ?? err.message, certificate: socket.authorizationError ?? null });
       socket.destroy();
     });
     // New handshakes use reloaded certificates; connections already up keep theirs.
@@ -270,31 +275,32 @@ export class TacacsServer {
    * port never falls back to TCP.
    */
   private handshake(raw: Socket, address: string, source: string): void {
-    const key = `${raw.remoteAddress}:${raw.remotePort}`;
     const state: Handshake = {
       raw,
       address,
       source,
-      timer: setTimeout(() => this.endHandshake(key, "handshake-timeout", { waited: this.options.handshakeTimeout }), this.options.handshakeTimeout * 1000),
+      timer: setTimeout(() => this.endHandshake(raw, "handshake-timeout", { waited: this.options.handshakeTimeout }), this.options.handshakeTimeout * 1000),
     };
-    this.handshakes.set(key, state);
+    this.handshakes.set(raw, state);
     raw.once("close", () => {
       clearTimeout(state.timer);
-      if (this.handshakes.get(key) === state) this.handshakes.delete(key);
+      // Node destroys a connection whose certificate the CA did not sign and only then reports
+      // it (tlsClientError, with the reason); a close nobody explained by then is a failure too.
+      setImmediate(() => this.endHandshake(raw, "handshake-failed", { error: "closed during the handshake" }));
     });
     raw.once("data", (chunk: Buffer) => {
       raw.pause();
-      if (chunk[0] !== TLS_HANDSHAKE_RECORD) return this.endHandshake(key, "not-tls", { firstOctet: chunk[0] });
+      if (chunk[0] !== TLS_HANDSHAKE_RECORD) return this.endHandshake(raw, "not-tls", { firstOctet: chunk[0] });
       raw.unshift(chunk);
       this.tlsEngine!.emit("connection", raw);
     });
   }
 
   /** Ends a handshake that failed; the first reason given is the one counted. */
-  private endHandshake(key: string, reason: TacacsDropReason, extra: Record<string, unknown>): void {
-    const state = this.handshakes.get(key);
+  private endHandshake(raw: Socket, reason: TacacsDropReason, extra: Record<string, unknown>): void {
+    const state = this.handshakes.get(raw);
     if (state === undefined) return;
-    this.handshakes.delete(key);
+    this.handshakes.delete(raw);
     clearTimeout(state.timer);
     this.drop(reason, state.source, { listener: "tacacs-tls", ...extra });
     state.raw.destroy();
@@ -302,13 +308,13 @@ export class TacacsServer {
 
   /** The CA accepted the certificate; now which client it is, from its address and identity. */
   private onSecure(socket: TLSSocket): void {
-    const key = `${socket.remoteAddress}:${socket.remotePort}`;
-    const state = this.handshakes.get(key);
+    const raw = this.rawSocketOf(socket);
+    const state = raw === undefined ? undefined : this.handshakes.get(raw);
     if (state === undefined) {
       socket.destroy(); // timed out meanwhile, already counted
       return;
     }
-    this.handshakes.delete(key);
+    this.handshakes.delete(state.raw);
     clearTimeout(state.timer);
     socket.on("error", () => socket.destroy());
     const cert = socket.getPeerCertificate();
@@ -319,6 +325,20 @@ export class TacacsServer {
       return;
     }
     this.serve(socket, { name: client.name, key: null }, state.address, state.source);
+  }
+
+  /**
+   * The TCP socket under a TLS socket the engine made from it. Node keeps it as `_parent` (since
+   * 0.11, undocumented); without it, the handshake whose peer address and port match, which works
+   * until the socket is destroyed (then Node forgets the address).
+   */
+  private rawSocketOf(socket: TLSSocket): Socket | undefined {
+    const parent = (socket as unknown as { _parent?: unknown })._parent;
+    if (parent !== undefined && this.handshakes.has(parent as Socket)) return parent as Socket;
+    for (const raw of this.handshakes.keys()) {
+      if (raw.remotePort === socket.remotePort && raw.remoteAddress === socket.remoteAddress) return raw;
+    }
+    return undefined;
   }
 
   /** What a new connection works with; a reload later does not change it. */
