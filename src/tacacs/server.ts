@@ -15,6 +15,7 @@ import { AddressTable, normaliseAddress } from "../auth/address-table.ts";
 import type { UserDirectory } from "../auth/users.ts";
 import type { ClientConfig } from "../config/load.ts";
 import type { TlsCredentials } from "../tls/credentials.ts";
+import { offersEarlyData, TLS_HANDSHAKE_RECORD } from "../tls/client-hello.ts";
 import { TlsClientTable } from "../tls/identity.ts";
 import { Connection, type ConnectionContext, type TacacsPeer } from "./connection.ts";
 import { ConnectionLimits } from "./connection-limits.ts";
@@ -27,6 +28,7 @@ export const tacacsDropText = {
   "packet-timeout": "a packet begun did not arrive whole within tacacs.packetTimeout",
   "handshake-timeout": "TLS handshake not finished within tacacs.handshakeTimeout",
   "not-tls": "the first octet on the TLS port is not a TLS handshake record",
+  "early-data": "the ClientHello offers early data (0-RTT), which RFC 9887 forbids",
   "handshake-failed": "TLS handshake failed (not TLS 1.3, no client certificate, or one the CA did not sign)",
   "certificate-mismatch": "the client certificate matches no client's certificate identity",
   "too-short": "header too short",
@@ -79,9 +81,6 @@ export interface TacacsAddresses {
   tacacs: { address: string; port: number } | null;
   tacacsTls: { address: string; port: number } | null;
 }
-
-/** A TLS record of type handshake (RFC 8446 section 5.1): how every ClientHello begins. */
-const TLS_HANDSHAKE_RECORD = 0x16;
 
 /** A connection on the TLS port between accept and the verified handshake. */
 interface Handshake {
@@ -272,7 +271,7 @@ export class TacacsServer {
   /**
    * The TLS port: the handshake must finish within handshakeTimeout of accept. A first octet that
    * cannot begin a ClientHello (a plain TACACS+ header starts 0xc0 or 0xc1) closes at once: this
-   * port never falls back to TCP.
+   * port never falls back to TCP. So does a ClientHello that offers early data.
    */
   private handshake(raw: Socket, address: string, source: string): void {
     const state: Handshake = {
@@ -291,6 +290,10 @@ export class TacacsServer {
     raw.once("data", (chunk: Buffer) => {
       raw.pause();
       if (chunk[0] !== TLS_HANDSHAKE_RECORD) return this.endHandshake(raw, "not-tls", { firstOctet: chunk[0] });
+      // RFC 9887 section 5.1.2: disconnect a client that sends 0-RTT data. OpenSSL would only
+      // skip it (no ticket of ours allows early data); a ClientHello split over several chunks is
+      // left to that.
+      if (offersEarlyData(chunk) === true) return this.endHandshake(raw, "early-data", {});
       raw.unshift(chunk);
       this.tlsEngine!.emit("connection", raw);
     });

@@ -3,11 +3,14 @@
 // subject or SAN; then everything the TLS port must refuse, each checked against the drop the
 // server counted (/metrics): TLS 1.2, plain TACACS+, an obfuscated packet inside TLS, a client
 // certificate from another CA, one that names no client, a source no TLS client covers, a
-// silent connection (handshakeTimeout); and a SIGHUP that swaps the server certificate.
+// silent connection (handshakeTimeout); 0-RTT checked with OpenSSL's s_client and s_server (our
+// tickets allow no early data; a ClientHello offering it is cut off); and a SIGHUP that swaps the
+// server certificate.
 
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
-import { copyFileSync, readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { connect as connectTcp } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -19,6 +22,7 @@ import { decodeHeader } from "../../src/tacacs/header.ts";
 import { sealPacket } from "../../src/tacacs/packet.ts";
 import { makePki, type CertPair, type TestPki } from "../support/certs.ts";
 import { dropCounts } from "../support/drops.ts";
+import { freeTcpPort } from "../support/ports.ts";
 import { TACACS_CONFIG, TACACS_KEY, makeTempDir, startTally, until, type TallyProcess } from "./harness.ts";
 
 interface Exchange {
@@ -272,6 +276,73 @@ describe("TACACS+ over TLS 1.3 (RFC 9887)", () => {
       assert.ok(r.closed, "closed within 4 s");
       assert.equal(r.data.length, 0);
       await counted("handshake-timeout", before);
+    });
+  });
+
+  describe("0-RTT, with OpenSSL's s_client and s_server", () => {
+    /** Runs `openssl args`, keeping stdin open `holdMs` (s_client reads tickets meanwhile); stdout and stderr together. */
+    function openssl(args: string[], holdMs: number): Promise<string> {
+      return new Promise((resolve, reject) => {
+        const child = spawn("openssl", args, { stdio: ["pipe", "pipe", "pipe"] });
+        let out = "";
+        child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+        child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+        const hold = setTimeout(() => child.stdin.end(), holdMs);
+        const limit = setTimeout(() => child.kill(), holdMs + 3000); // s_client may linger after the server hung up
+        child.once("error", reject);
+        child.once("exit", () => {
+          clearTimeout(hold);
+          clearTimeout(limit);
+          resolve(out);
+        });
+      });
+    }
+    const sClientArgs = (port: number) => ["s_client", "-connect", `127.0.0.1:${port}`, "-tls1_3", "-cert", router1.cert, "-key", router1.key, "-CAfile", pki.ca, "-servername", "tally.test"];
+
+    it("Tally's session tickets allow no early data, so a resuming client sends none", async () => {
+      const session = join(tally.dir, "tally-ticket.pem");
+      const first = await openssl([...sClientArgs(tally.tacacsTlsPort), "-sess_out", session, "-ign_eof"], 1000);
+      assert.match(first, /Verification: OK/);
+      const ticket = await openssl(["sess_id", "-in", session, "-text", "-noout"], 0);
+      assert.match(ticket, /TLS session ticket:/, "the session holds a ticket");
+      assert.match(ticket, /Max Early Data: 0\b/);
+      const early = join(tally.dir, "early.bin");
+      writeFileSync(early, "early data");
+      const resumed = await openssl([...sClientArgs(tally.tacacsTlsPort), "-sess_in", session, "-early_data", early], 1000);
+      assert.match(resumed, /Reused, TLSv1\.3/);
+      assert.match(resumed, /Early data was not sent/);
+    });
+
+    it("a ClientHello offering early data is cut off before the handshake, counted early-data", async () => {
+      // A ticket that allows early data can only come from another server: OpenSSL's own.
+      const port = await freeTcpPort();
+      const server = spawn("openssl", ["s_server", "-accept", `127.0.0.1:${port}`, "-cert", pki.server.cert, "-key", pki.server.key, "-tls1_3", "-early_data", "-naccept", "1"], {
+        stdio: ["pipe", "pipe", "ignore"],
+      });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const t = setTimeout(() => reject(new Error("openssl s_server not ready")), 5000);
+          server.stdout.on("data", (d: Buffer) => {
+            if (d.toString().includes("ACCEPT")) {
+              clearTimeout(t);
+              resolve();
+            }
+          });
+        });
+        const session = join(tally.dir, "openssl-ticket.pem");
+        await openssl([...sClientArgs(port), "-sess_out", session, "-ign_eof"], 1000);
+        const ticket = await openssl(["sess_id", "-in", session, "-text", "-noout"], 0);
+        assert.match(ticket, /Max Early Data: [1-9]/, "s_server's ticket allows early data");
+        const before = await drops();
+        const early = join(tally.dir, "early.bin");
+        writeFileSync(early, "early data");
+        const out = await openssl([...sClientArgs(tally.tacacsTlsPort), "-sess_in", session, "-early_data", early], 1000);
+        // s_client prints the certificate remembered in the session; what counts is that nothing came back.
+        assert.match(out, /SSL handshake has read 0 bytes/, "no ServerHello came back");
+        await counted("early-data", before);
+      } finally {
+        server.kill();
+      }
     });
   });
 
