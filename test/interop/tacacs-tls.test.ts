@@ -281,9 +281,10 @@ describe("TACACS+ over TLS 1.3 (RFC 9887)", () => {
 
   describe("0-RTT, with OpenSSL's s_client and s_server", () => {
     /** Runs `openssl args`, keeping stdin open `holdMs` (s_client reads tickets meanwhile); stdout and stderr together. */
-    function openssl(args: string[], holdMs: number): Promise<string> {
+    function openssl(args: string[], holdMs: number, input?: Buffer): Promise<string> {
       return new Promise((resolve, reject) => {
         const child = spawn("openssl", args, { stdio: ["pipe", "pipe", "pipe"] });
+        if (input) child.stdin.write(input);
         let out = "";
         child.stdout.on("data", (d: Buffer) => (out += d.toString()));
         child.stderr.on("data", (d: Buffer) => (out += d.toString()));
@@ -308,9 +309,13 @@ describe("TACACS+ over TLS 1.3 (RFC 9887)", () => {
       assert.match(ticket, /Max Early Data: 0\b/);
       const early = join(tally.dir, "early.bin");
       writeFileSync(early, "early data");
-      const resumed = await openssl([...sClientArgs(tally.tacacsTlsPort), "-sess_in", session, "-early_data", early], 1000);
+      const logins = () => tally.logs.filter((l) => l.msg === "TACACS+ authentication" && l.client === "router1").length;
+      const before = logins();
+      // The resumed connection still knows its client (the certificate is in the session) and is served.
+      const resumed = await openssl([...sClientArgs(tally.tacacsTlsPort), "-sess_in", session, "-early_data", early], 1000, papStart(HeaderFlag.Unencrypted));
       assert.match(resumed, /Reused, TLSv1\.3/);
       assert.match(resumed, /Early data was not sent/);
+      await until(3000, "a login over the resumed session", async () => (logins() === before + 1 ? true : undefined));
     });
 
     it("a ClientHello offering early data is cut off before the handshake, counted early-data", async () => {
