@@ -4,8 +4,9 @@
 // server counted (/metrics): TLS 1.2, plain TACACS+, an obfuscated packet inside TLS, a client
 // certificate from another CA, one that names no client, a source no TLS client covers, a
 // silent connection (handshakeTimeout); 0-RTT checked with OpenSSL's s_client and s_server (our
-// tickets allow no early data; a ClientHello offering it is cut off); and a SIGHUP that swaps the
-// server certificate.
+// tickets allow no early data; a ClientHello offering it is cut off); the TCP port beside it still
+// refusing the flag; a SIGHUP that swaps the server certificate; and tacacs.maxConnections
+// counting both listeners together.
 
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
@@ -19,11 +20,11 @@ import { decodeAuthenReply, encodeAuthenStart } from "../../src/tacacs/bodies.ts
 import { TacacsClient } from "../../src/tacacs/client.ts";
 import { AcctFlag, AcctStatus, AuthenAction, AuthenService, AuthenStatus, AuthenType, AuthorStatus, HeaderFlag, PacketType, TAC_PLUS_MAJOR_VERSION } from "../../src/tacacs/constants.ts";
 import { decodeHeader } from "../../src/tacacs/header.ts";
-import { sealPacket } from "../../src/tacacs/packet.ts";
+import { openPacket, sealPacket } from "../../src/tacacs/packet.ts";
 import { makePki, type CertPair, type TestPki } from "../support/certs.ts";
 import { dropCounts } from "../support/drops.ts";
 import { freeTcpPort } from "../support/ports.ts";
-import { TACACS_CONFIG, TACACS_KEY, makeTempDir, startTally, until, type TallyProcess } from "./harness.ts";
+import { TACACS_CONFIG, TACACS_KEY, makeTempDir, startTally, until, within, type TallyProcess } from "./harness.ts";
 
 interface Exchange {
   /** The TLS handshake finished on our side. */
@@ -352,6 +353,22 @@ describe("TACACS+ over TLS 1.3 (RFC 9887)", () => {
     });
   });
 
+  it("the TCP port of the same server still refuses the UNENCRYPTED flag, and serves the key's client", async () => {
+    const r = await TacacsClient.exchangeRaw("127.0.0.1", tally.tacacsPort, papStart(HeaderFlag.Unencrypted), 2000);
+    const h = decodeHeader(r.data);
+    assert.ok(h.ok, "a reply");
+    assert.equal(h.header.flags & HeaderFlag.Unencrypted, 0, "over TCP the reply is obfuscated");
+    const reply = decodeAuthenReply(openPacket(h.header, r.data.subarray(12, 12 + h.header.length), Buffer.from(TACACS_KEY)));
+    assert.ok(reply.ok && reply.value.status === AuthenStatus.Error, "ERROR");
+    assert.ok(r.closed, "closed");
+    const c = await TacacsClient.connect({ host: "127.0.0.1", port: tally.tacacsPort, key: TACACS_KEY, timeout: 3 });
+    try {
+      assert.equal((await c.authenPap("bob", "bobpass")).status, AuthenStatus.Pass);
+    } finally {
+      await c.close();
+    }
+  });
+
   it("SIGHUP with a new server certificate: a new connection sees the new certificate", async () => {
     const fingerprint = async () => {
       const r = await new Promise<string>((resolve, reject) => {
@@ -378,6 +395,58 @@ describe("TACACS+ over TLS 1.3 (RFC 9887)", () => {
       assert.equal((await c.authenPap("bob", "bobpass")).status, AuthenStatus.Pass);
     } finally {
       await c.close();
+    }
+  });
+});
+
+describe("tacacs.maxConnections counts both listeners together", () => {
+  let pki: TestPki;
+  let tally: TallyProcess;
+  before(async () => {
+    pki = makePki();
+    tally = await startTally({
+      ...TACACS_CONFIG,
+      tacacs: { listen: "127.0.0.1:0", tls: "127.0.0.1:0", maxConnections: 3, handshakeTimeout: 20, idleTimeout: 20 },
+      tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.ca },
+      http: { listen: "127.0.0.1:0" },
+      clients: [
+        { name: "router1", address: "127.0.0.0/8", certificate: { subject: "CN=router1" } },
+        { name: "lab", address: "127.0.0.0/8", tacacsKey: TACACS_KEY },
+      ],
+    });
+  });
+  after(async () => {
+    await tally.cleanup();
+  });
+
+  /** A silent TCP connection; resolves once connected, with a promise of its close. */
+  const silent = (port: number) =>
+    new Promise<{ socket: ReturnType<typeof connectTcp>; closed: Promise<void> }>((resolve, reject) => {
+      const socket = connectTcp({ host: "127.0.0.1", port }, () => resolve({ socket, closed }));
+      const closed = new Promise<void>((r) => socket.once("close", () => r()));
+      socket.once("error", reject);
+    });
+
+  it("two on the TCP port and one TLS handshake fill it: a fourth on either port is refused", async () => {
+    const held = [await silent(tally.tacacsPort), await silent(tally.tacacsPort), await silent(tally.tacacsTlsPort)];
+    const before = await dropCounts(tally.httpPort, "tacacs");
+    const extraTls = await silent(tally.tacacsTlsPort);
+    const extraTcp = await silent(tally.tacacsPort);
+    await within(3000, "both extra connections closed", Promise.all([extraTls.closed, extraTcp.closed]));
+    const after = await dropCounts(tally.httpPort, "tacacs");
+    assert.equal(after["connection-limit"]! - (before["connection-limit"] ?? 0), 2);
+    held[0]!.socket.destroy();
+    await held[0]!.closed;
+    const leaf = pki.issue("router1", { subject: "/CN=router1" });
+    const tls = { cert: readFileSync(leaf.cert), key: readFileSync(leaf.key), ca: readFileSync(pki.ca), servername: "tally.test" };
+    const c = await TacacsClient.connect({ host: "127.0.0.1", port: tally.tacacsTlsPort, tls, timeout: 3 });
+    try {
+      // The server learns of the close a moment after we do: retry until it has.
+      const status = await until(3000, "a TLS login in the freed place", async () => (await c.authenPap("bob", "bobpass").catch(() => undefined))?.status);
+      assert.equal(status, AuthenStatus.Pass);
+    } finally {
+      await c.close();
+      for (const h of held) h.socket.destroy();
     }
   });
 });
