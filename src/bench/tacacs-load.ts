@@ -4,13 +4,15 @@
 // many devices do. Every reply is decrypted and its status checked.
 
 import { AcctFlag, AcctStatus, AuthenStatus } from "../tacacs/constants.ts";
-import { TacacsClient } from "../tacacs/client.ts";
+import { TacacsClient, type TacacsClientOptions } from "../tacacs/client.ts";
 import type { Outcome } from "./stats.ts";
 
 export interface TacacsLoadOptions {
   host: string;
   port: number;
   key: string;
+  /** TACACS+ over TLS 1.3 (RFC 9887) instead of TCP. */
+  tls?: TacacsClientOptions["tls"];
   kind: "acct" | "authen";
   /** Persistent single-connect connections; 0: a new connection per request. */
   connections: number;
@@ -28,7 +30,7 @@ export class TacacsWorkload {
   ) {}
 
   static async open(opts: TacacsLoadOptions): Promise<TacacsWorkload> {
-    const base = { host: opts.host, port: opts.port, key: opts.key, timeout: opts.timeoutSeconds };
+    const base = { host: opts.host, port: opts.port, key: opts.key, tls: opts.tls, timeout: opts.timeoutSeconds };
     const clients =
       opts.connections > 0
         ? await Promise.all(Array.from({ length: opts.connections }, () => TacacsClient.connect({ ...base, singleConnect: true })))

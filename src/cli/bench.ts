@@ -2,6 +2,7 @@
 // loopback or a host you run. Prints requests/s, latency percentiles, timeouts and errors
 // (every answer verified), and its own CPU; `--json` for scripts.
 
+import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { RadiusAcctWorkload, RadiusAuthWorkload, RadiusLoadClient } from "../bench/radius-load.ts";
 import { runLoop } from "../bench/run.ts";
@@ -31,6 +32,9 @@ interface BenchOptions {
   password: string;
   connections: string;
   perRequest?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
   timeout: string;
   retries: string;
   json?: boolean;
@@ -64,6 +68,9 @@ export function register(program: Command): void {
     .option("--password <password>", "auth / tacacs-authen: the password", "benchpass")
     .option("--connections <n>", "TACACS+: persistent single-connect connections", "8")
     .option("--per-request", "TACACS+: a new connection for every request instead")
+    .option("--tls-cert <file>", "TACACS+ over TLS 1.3 (RFC 9887): our certificate (PEM); with --tls-key and --tls-ca")
+    .option("--tls-key <file>", "TACACS+ over TLS: our private key (PEM)")
+    .option("--tls-ca <file>", "TACACS+ over TLS: the CA that signed the server's certificate (PEM)")
     .option("--timeout <ms>", "per attempt", "2000")
     .option("--retries <n>", "RADIUS retransmissions before a timeout is counted", "2")
     .option("--json", "print the report as JSON")
@@ -86,9 +93,23 @@ export function register(program: Command): void {
         let label: string = workloadName;
         if (tacacs) {
           const connections = o.perRequest ? 0 : parsePositiveInt("--connections", o.connections);
+          const tlsFiles = [o.tlsCert, o.tlsKey, o.tlsCa];
+          if (tlsFiles.some((f) => f !== undefined) && !tlsFiles.every((f) => f !== undefined)) {
+            throw new UsageError("--tls-cert, --tls-key and --tls-ca go together");
+          }
+          const readPem = (option: string, file: string) => {
+            try {
+              return readFileSync(file);
+            } catch (e) {
+              throw new UsageError(`${option}: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+            }
+          };
+          const tls =
+            o.tlsCert === undefined ? undefined : { cert: readPem("--tls-cert", o.tlsCert), key: readPem("--tls-key", o.tlsKey!), ca: readPem("--tls-ca", o.tlsCa!) };
           const t = await TacacsWorkload.open({
             ...target,
             key: o.key,
+            tls,
             kind: workloadName === "tacacs-acct" ? "acct" : "authen",
             connections,
             user: o.user,
@@ -97,7 +118,8 @@ export function register(program: Command): void {
           });
           workload = t;
           close = () => t.close();
-          label += connections === 0 ? " (a connection per request)" : ` (${connections} persistent connections)`;
+          label += connections === 0 ? " (a connection per request" : ` (${connections} persistent connections`;
+          label += tls === undefined ? ")" : ", TLS 1.3)";
         } else {
           const client = new RadiusLoadClient({
             ...target,

@@ -45,7 +45,7 @@ export interface RunningTally {
   tls: TlsCredentials | null;
   /** This Tally's metrics: `metrics.registry.metrics()` is the Prometheus text for /metrics. */
   metrics: Metrics;
-  addresses: { auth?: AddressInfo; acct?: AddressInfo; tacacs?: { address: string; port: number } };
+  addresses: { auth?: AddressInfo; acct?: AddressInfo; tacacs?: { address: string; port: number }; tacacsTls?: { address: string; port: number } };
   /**
    * Re-reads the config file: clients, users, groups, dictionaries and plugins change for the
    * next request; in-flight requests finish with what they started with. On any error the
@@ -118,7 +118,7 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
     spoolDepth: () => (store instanceof SpoolingStore ? store.depth : 0),
   });
   metrics.knownDropReasons("radius", Object.keys(dropReasonText));
-  if (config.tacacs.listen !== null) metrics.knownDropReasons("tacacs", Object.keys(tacacsDropText));
+  if (config.tacacs.listen !== null || config.tacacs.tls !== null) metrics.knownDropReasons("tacacs", Object.keys(tacacsDropText));
   let plugins: PluginHost;
   try {
     plugins = await PluginHost.load(config.plugins, storeView(store), logger, metrics);
@@ -167,9 +167,9 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
     { clients: new ClientTable(config.clients), dictionary, users, accounting: service, plugins: () => plugins, logger, metrics, limits: limitSettings(config) },
   );
   const tacacs =
-    config.tacacs.listen === null
+    config.tacacs.listen === null && config.tacacs.tls === null
       ? null
-      : new TacacsServer({ ...config.tacacs, listen: config.tacacs.listen }, { clients: config.clients, users, accounting: service, plugins: () => plugins, logger, metrics });
+      : new TacacsServer(config.tacacs, { clients: config.clients, users, accounting: service, plugins: () => plugins, logger, metrics, tls });
   const openvpnBackend = new LocalBackend({ users: () => users, plugins: () => plugins, accounting: service, store, metrics });
   const connectors = config.openvpn.map((o) => new OpenVpnConnector(o, openvpnBackend, logger));
   metrics.sources.openvpnClients = () => Object.fromEntries(connectors.map((c) => [c.name, c.connectedClients]));
@@ -177,7 +177,11 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
   let addresses: RunningTally["addresses"];
   try {
     addresses = await radius.start();
-    if (tacacs) addresses.tacacs = await tacacs.start();
+    if (tacacs) {
+      const { tacacs: plain, tacacsTls } = await tacacs.start();
+      if (plain) addresses.tacacs = plain;
+      if (tacacsTls) addresses.tacacsTls = tacacsTls;
+    }
     for (const c of connectors) c.start();
   } catch (e) {
     await radius.stop();

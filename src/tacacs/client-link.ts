@@ -1,9 +1,10 @@
-// The connection and session layer under the TACACS+ client: one TCP connection with the
-// sessions waiting on it (demultiplexed by session_id, single-connect negotiated by the first
-// reply, RFC 8907 section 4.3), and one session's seq_no and reply checks.
+// The connection and session layer under the TACACS+ client: one TCP (or TLS 1.3) connection
+// with the sessions waiting on it (demultiplexed by session_id, single-connect negotiated by the
+// first reply, RFC 8907 section 4.3), and one session's seq_no and reply checks.
 
 import { connect } from "node:net";
 import type { Socket } from "node:net";
+import { connect as connectTls, type ConnectionOptions } from "node:tls";
 import { encodeAuthenContinue } from "./bodies.ts";
 import type { BodyResult } from "./bodies.ts";
 import { AuthenContinueFlag, HeaderFlag, MAX_BODY_LENGTH, TAC_PLUS_MAJOR_VERSION, packetTypeName } from "./constants.ts";
@@ -13,6 +14,12 @@ import type { Frame } from "./packet.ts";
 export const hex32 = (n: number): string => `0x${n.toString(16).padStart(8, "0")}`;
 
 export type Negotiation = "fresh" | "pending" | "agreed" | "refused";
+
+/** How a link reaches the server: plain TCP unless `tls` is given; `localAddress` picks our source address. */
+export interface LinkTransport {
+  tls?: Pick<ConnectionOptions, "cert" | "key" | "ca" | "servername">;
+  localAddress?: string;
+}
 
 /** One TCP connection and the sessions waiting for a reply on it. */
 export class Link {
@@ -31,6 +38,8 @@ export class Link {
   private constructor(
     private readonly socket: Socket,
     readonly shared: boolean,
+    /** Over TLS (RFC 9887): every packet carries the UNENCRYPTED flag and none is obfuscated. */
+    readonly overTls: boolean,
     private readonly where: string,
     private readonly timeoutMs: number,
   ) {
@@ -57,10 +66,16 @@ export class Link {
     });
   }
 
-  static open(host: string, port: number, timeoutMs: number, shared: boolean): Promise<Link> {
+  /** `tls`: TLS 1.3 options (cert, key, ca, servername); the link is usable once the handshake is done. */
+  static open(host: string, port: number, timeoutMs: number, shared: boolean, transport: LinkTransport = {}): Promise<Link> {
     const where = `${host}:${port}`;
+    const { tls, localAddress } = transport;
     return new Promise((resolve, reject) => {
-      const socket = connect({ host, port });
+      const tcp = connect({ host, port, localAddress });
+      // The server's certificate is checked against `servername`, else `host`.
+      const socket = tls === undefined ? tcp : connectTls({ socket: tcp, host, ...tls, minVersion: "TLSv1.3", maxVersion: "TLSv1.3" });
+      // A refused or reset TCP connection under TLS is the TLS socket's error.
+      if (socket !== tcp) tcp.on("error", (err) => socket.destroy(err));
       const onError = (err: Error) => {
         clearTimeout(timer);
         reject(new Error(`cannot connect to TACACS+ server ${where}: ${err.message}`));
@@ -70,10 +85,11 @@ export class Link {
         reject(new Error(`cannot connect to TACACS+ server ${where}: no connection within ${timeoutMs / 1000} s`));
       }, timeoutMs);
       socket.once("error", onError);
-      socket.once("connect", () => {
+      // Over TLS nothing is sent before the handshake is done (no early data, RFC 9887 5.1.2).
+      socket.once(tls === undefined ? "connect" : "secureConnect", () => {
         clearTimeout(timer);
         socket.off("error", onError);
-        resolve(new Link(socket, shared, where, timeoutMs));
+        resolve(new Link(socket, shared, tls !== undefined, where, timeoutMs));
       });
     });
   }
@@ -143,7 +159,7 @@ export class Session {
   ) {}
 
   private seal(seqNo: number, body: Buffer): Buffer {
-    const flags = this.link.shared ? HeaderFlag.SingleConnect : 0;
+    const flags = (this.link.shared ? HeaderFlag.SingleConnect : 0) | (this.link.overTls ? HeaderFlag.Unencrypted : 0);
     const header = { majorVersion: TAC_PLUS_MAJOR_VERSION, minorVersion: this.minorVersion, type: this.type };
     return sealPacket({ ...header, seqNo, flags, sessionId: this.sessionId }, body, this.key);
   }
@@ -157,9 +173,12 @@ export class Session {
     if (h.sessionId !== this.sessionId) throw bad(`session_id is ${hex32(h.sessionId)}`);
     if (h.type !== this.type) throw bad(`type is ${packetTypeName(h.type)}`);
     if (h.seqNo !== seqNo + 1) throw bad(`seq_no is ${h.seqNo}, expected ${seqNo + 1}`);
-    if (h.flags & HeaderFlag.Unencrypted) throw bad("the Unencrypted flag is set although a key is in use");
+    const unencrypted = (h.flags & HeaderFlag.Unencrypted) !== 0;
+    // RFC 9887 section 4: over TLS a reply without the flag ends the session.
+    if (this.link.overTls && !unencrypted) throw bad("the Unencrypted flag is missing over TLS (RFC 9887 section 4)");
+    if (!this.link.overTls && unencrypted) throw bad("the Unencrypted flag is set although a key is in use");
     if (h.length === 0) {
-      throw bad("empty body: the server could not read the request (RFC 8907 §4.5); is the key the same on both sides?");
+      throw bad(`empty body: the server could not read the request (RFC 8907 §4.5)${this.link.overTls ? "" : "; is the key the same on both sides?"}`);
     }
     const r = decode(openPacket(h, rawBody, this.key));
     if (!r.ok) throw bad(`it did not decode (${r.reason} at offset ${r.offset}); the server's key is probably different`);

@@ -1,5 +1,5 @@
-// A TACACS+ client over TCP (RFC 8907), the way a network device talks to Tally: used by
-// Tally's tests and by the benchmark. Each call is one session with a random session_id.
+// A TACACS+ client over TCP (RFC 8907) or TLS 1.3 (RFC 9887), the way a network device talks to
+// Tally: used by Tally's tests and by the benchmark. Each call is one session with a random session_id.
 // Without singleConnect every session gets its own TCP connection, as most devices do; with
 // it, sessions share one connection and replies are demultiplexed by session_id (§4.3). Every
 // reply is checked (session, type, seq_no, decodability) so a confused or wrongly keyed
@@ -13,12 +13,20 @@ import {
 } from "./bodies.ts";
 import type { AcctReply, AuthenReply, AuthenStart, AuthorRequest, AuthorResponse } from "./bodies.ts";
 import { AuthenAction, AuthenMethod, AuthenService, AuthenStatus, AuthenType, MinorVersion, PacketType, PrivLevel } from "./constants.ts";
-import { Link, Session } from "./client-link.ts";
+import { Link, Session, type LinkTransport } from "./client-link.ts";
 
 export interface TacacsClientOptions {
   host: string;
   port: number;
-  key: Buffer | string;
+  /** The obfuscation key over TCP; unused (and may be omitted) over TLS. */
+  key?: Buffer | string;
+  /**
+   * TLS 1.3 instead of TCP (RFC 9887): our certificate and key, the CA that signed the server's,
+   * and the name to check it against (default: host). Packets then carry the UNENCRYPTED flag.
+   */
+  tls?: LinkTransport["tls"];
+  /** Our source address (tests use several loopback addresses). */
+  localAddress?: string;
   /** Share one connection between sessions (§4.3). Default false: a connection per session. */
   singleConnect?: boolean;
   /** Seconds to wait for a connection and for each reply. Default 5. */
@@ -62,7 +70,8 @@ export class TacacsClient {
   private closed = false;
 
   private constructor(private readonly opts: TacacsClientOptions) {
-    this.key = typeof opts.key === "string" ? Buffer.from(opts.key, "utf8") : opts.key;
+    if (opts.key === undefined && opts.tls === undefined) throw new Error("a TACACS+ client over TCP needs a key");
+    this.key = opts.key === undefined ? Buffer.alloc(0) : typeof opts.key === "string" ? Buffer.from(opts.key, "utf8") : opts.key;
     this.timeoutMs = (opts.timeout ?? 5) * 1000;
   }
 
@@ -220,7 +229,7 @@ export class TacacsClient {
   }
 
   private async open(shared: boolean): Promise<Link> {
-    const link = await Link.open(this.opts.host, this.opts.port, this.timeoutMs, shared);
+    const link = await Link.open(this.opts.host, this.opts.port, this.timeoutMs, shared, { tls: this.opts.tls, localAddress: this.opts.localAddress });
     if (this.closed) {
       await link.close(); // close() ran while we were connecting
       throw new Error("TACACS+ client is closed");

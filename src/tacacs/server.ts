@@ -1,47 +1,44 @@
-// The TACACS+ TCP listener (RFC 8907): device check before anything else, framing with a body
-// cap, seq_no rules, single-connection mode, idle timeout and a connection cap; then each
-// session goes to authentication, authorization or accounting. Accounting answers SUCCESS
-// only after the record is committed. Every drop is counted by reason and logged once.
+// The TACACS+ listeners: RFC 8907 over TCP (port 49, obfuscated with the client's key) and
+// RFC 9887 over TLS 1.3 (port 300, clients known by certificate). Both accept the same way:
+// the source address is checked before anything else (before any cryptography on the TLS port),
+// then the connection limits (in all, and per source address, both listeners together); the
+// same Connection logic then serves either (connection.ts). Every drop is counted by reason and
+// logged (throttled: src/log-throttle.ts).
 
 import { createServer, type Server, type Socket } from "node:net";
+import { createServer as createTlsServer, type SecureContextOptions, type Server as TlsServer, type TLSSocket } from "node:tls";
 import type { Logger } from "pino";
 import type { AccountingService } from "../accounting/service.ts";
-import { secondsSince, type RequestMetrics, type RequestOutcome, type RequestType } from "../metrics/sink.ts";
+import type { RequestMetrics } from "../metrics/sink.ts";
 import type { PluginHost } from "../plugins/host.ts";
 import { AddressTable, normaliseAddress } from "../auth/address-table.ts";
-import { authorize, commandLine, type AuthorizationDecision, type AuthorizationRequest } from "../auth/authorization.ts";
 import type { UserDirectory } from "../auth/users.ts";
 import type { ClientConfig } from "../config/load.ts";
 import { dropLog } from "../log-throttle.ts";
-import { AuthenConversation } from "./authen.ts";
-import {
-  decodeAcctRequest,
-  decodeAuthenContinue,
-  decodeAuthenStart,
-  decodeAuthorRequest,
-  encodeAcctReply,
-  encodeAuthenReply,
-  encodeAuthorResponse,
-  formatArg,
-  parseArg,
-  type AcctRequest,
-  type AuthorRequest,
-} from "./bodies.ts";
-import { AcctStatus, AuthenStatus, AuthorStatus, HeaderFlag, MAX_ARG_COUNT, MAX_SHORT_FIELD_LENGTH, PacketType, acctStatusName, authenStatusName, authorStatusName, packetTypeName } from "./constants.ts";
-import type { TacacsHeader } from "./header.ts";
-import { FrameReader, openPacket, sealPacket } from "./packet.ts";
-import { recordFromAcctRequest } from "./to-record.ts";
+import type { TlsCredentials } from "../tls/credentials.ts";
+import { offersEarlyData, TLS_HANDSHAKE_RECORD } from "../tls/client-hello.ts";
+import { TlsClientTable } from "../tls/identity.ts";
+import { Connection, type ConnectionContext, type TacacsPeer } from "./connection.ts";
+import { ConnectionLimits } from "./connection-limits.ts";
 
 export const tacacsDropText = {
-  "unknown-client": "source address is not a client with a tacacsKey",
-  "connection-limit": "too many connections",
+  "unknown-client": "source address is not a client of this listener (a tacacsKey for TCP, a certificate for TLS)",
+  "connection-limit": "too many connections (tacacs.maxConnections, both listeners together)",
+  "source-connection-limit": "too many connections from one address (tacacs.maxConnectionsPerSource)",
   "idle-timeout": "connection idle too long",
+  "packet-timeout": "a packet begun did not arrive whole within tacacs.packetTimeout",
+  "handshake-timeout": "TLS handshake not finished within tacacs.handshakeTimeout",
+  "not-tls": "the first octet on the TLS port is not a TLS handshake record",
+  "early-data": "the ClientHello offers early data (0-RTT), which RFC 9887 forbids",
+  "handshake-failed": "TLS handshake failed (not TLS 1.3, no client certificate, or one the CA did not sign)",
+  "certificate-mismatch": "the client certificate matches no client's certificate identity",
   "too-short": "header too short",
   "bad-major-version": "header major version is not 0xc",
   "bad-minor-version": "header minor version is not 0 or 1",
   "bad-type": "unknown packet type",
   "body-too-large": "header length above tacacs.maxBodyLength",
   "unencrypted-refused": "UNENCRYPTED flag outside TLS",
+  "obfuscated-over-tls": "packet over TLS without the UNENCRYPTED flag (RFC 9887 section 4); answered ERROR",
   "bad-key-or-malformed": "body does not decode: wrong key or malformed",
   "bad-seq-no": "seq_no out of order, even, or about to wrap",
   "invalid-flags": "accounting flags not START, STOP, WATCHDOG or WATCHDOG|START",
@@ -50,9 +47,15 @@ export const tacacsDropText = {
 export type TacacsDropReason = keyof typeof tacacsDropText;
 
 export interface TacacsServerOptions {
-  listen: { host: string; port: number };
+  /** The TCP listener (RFC 8907); null: none. */
+  listen: { host: string; port: number } | null;
+  /** The TLS 1.3 listener (RFC 9887); null: none. Needs `deps.tls`. */
+  tls: { host: string; port: number } | null;
   idleTimeout: number;
   maxConnections: number;
+  maxConnectionsPerSource: number;
+  handshakeTimeout: number;
+  packetTimeout: number;
   maxBodyLength: number;
   loginRounds: number;
 }
@@ -64,6 +67,8 @@ export interface TacacsServerDeps {
   plugins: () => PluginHost;
   logger: Logger;
   metrics?: RequestMetrics;
+  /** The certificate, key and CA of the TLS listener; required when `options.tls` is set. */
+  tls?: TlsCredentials | null;
 }
 
 export interface TacacsCounters {
@@ -73,97 +78,150 @@ export interface TacacsCounters {
   drops: Partial<Record<TacacsDropReason, number>>;
 }
 
-interface TacacsClient {
-  name: string;
-  key: Buffer;
+export interface TacacsAddresses {
+  tacacs: { address: string; port: number } | null;
+  tacacsTls: { address: string; port: number } | null;
 }
 
-interface SessionState {
-  type: number;
-  /** The last seq_no the client sent; the next must be two more. */
-  lastSeq: number;
-  authen?: AuthenConversation;
+/** A connection on the TLS port between accept and the verified handshake. */
+interface Handshake {
+  raw: Socket;
+  address: string;
+  source: string;
+  timer: NodeJS.Timeout;
 }
 
-function requestType(type: number): RequestType {
-  return type === PacketType.Authentication ? "authen" : type === PacketType.Authorization ? "author" : "acct";
-}
-
-/** A reply's status as a request outcome (accounting SUCCESS is refined by the caller). */
-function replyOutcome(type: number, status: number): RequestOutcome {
-  if (type === PacketType.Authentication) {
-    if (status === AuthenStatus.Pass) return "accept";
-    if (status === AuthenStatus.Fail) return "reject";
-    if (status === AuthenStatus.GetUser || status === AuthenStatus.GetPass || status === AuthenStatus.GetData) return "challenge";
-    return "error";
-  }
-  if (type === PacketType.Authorization) {
-    if (status === AuthorStatus.PassAdd || status === AuthorStatus.PassRepl) return "accept";
-    return status === AuthorStatus.Fail ? "reject" : "error";
-  }
-  return status === AcctStatus.Success ? "ok" : "error";
-}
-
-/** What to send when a session must end in error, per packet type. */
-function errorBody(type: number, message: string): Buffer {
-  if (type === PacketType.Authentication) return encodeAuthenReply({ status: AuthenStatus.Error, flags: 0, serverMsg: message, data: Buffer.alloc(0) });
-  if (type === PacketType.Authorization) return encodeAuthorResponse({ status: AuthorStatus.Error, args: [], serverMsg: message, data: Buffer.alloc(0) });
-  return encodeAcctReply({ status: AcctStatus.Error, serverMsg: message, data: Buffer.alloc(0) });
-}
-
-function tacacsClients(clients: readonly ClientConfig[]): AddressTable<TacacsClient> {
+function keyedClients(clients: readonly ClientConfig[]): AddressTable<TacacsPeer> {
   return new AddressTable(clients.flatMap((c) => (c.tacacsKey === null ? [] : [{ range: c.address, value: { name: c.name, key: c.tacacsKey } }])));
 }
 
+/** TLS 1.3 only (RFC 9887 section 3.2); the same on every secure context we build. */
+function tlsContextOptions(base: SecureContextOptions): SecureContextOptions {
+  return { ...base, minVersion: "TLSv1.3", maxVersion: "TLSv1.3" };
+}
+
+function hostPort(host: string, port: number): string {
+  return `${host}:${port}`;
+}
+
 export class TacacsServer {
-  private server: Server | null = null;
+  private listeners: Server[] = [];
+  /** Decrypts for the TLS listener; never listens itself: the TLS listener's accepted sockets are handed to it. */
+  private tlsEngine: TlsServer | null = null;
+  private stopWatchingCredentials: (() => void) | null = null;
+  /** Every accepted socket (TCP, or the TCP under a TLS connection). */
   private readonly sockets = new Set<Socket>();
-  private clients: AddressTable<TacacsClient>;
+  /** Sockets a Connection reads (TCP, or the TLS socket): these are ended gently on stop. */
+  private readonly serving = new Set<Socket>();
+  /** TLS connections not yet verified, by their TCP socket. */
+  private readonly handshakes = new Map<Socket, Handshake>();
+  private keyed: AddressTable<TacacsPeer>;
+  private certified: TlsClientTable;
+  private readonly limits: ConnectionLimits;
   readonly counters: TacacsCounters = { connections: 0, requests: {}, replies: {}, drops: {} };
 
   constructor(
     private readonly options: TacacsServerOptions,
     private deps: TacacsServerDeps,
   ) {
-    this.clients = tacacsClients(deps.clients);
+    if (options.tls !== null && !deps.tls) throw new Error("TACACS+ over TLS needs the tls certificates");
+    this.keyed = keyedClients(deps.clients);
+    this.certified = new TlsClientTable(deps.clients);
+    this.limits = new ConnectionLimits(options.maxConnections, options.maxConnectionsPerSource);
   }
 
   /** A reload: new clients and users apply to new connections; open ones finish as they were. */
   update(patch: Partial<Pick<TacacsServerDeps, "clients" | "users">>): void {
     this.deps = { ...this.deps, ...patch };
-    if (patch.clients) this.clients = tacacsClients(patch.clients);
+    if (patch.clients) {
+      this.keyed = keyedClients(patch.clients);
+      this.certified = new TlsClientTable(patch.clients);
+    }
   }
 
-  async start(): Promise<{ address: string; port: number }> {
-    const server = createServer({ noDelay: true }, (socket) => this.onConnection(socket));
-    server.maxConnections = this.options.maxConnections;
-    server.on("drop", (data) => this.drop("connection-limit", `${data?.remoteAddress}:${data?.remotePort}`));
+  /** Open connections on both listeners, handshakes included. */
+  get openConnections(): number {
+    return this.limits.open;
+  }
+
+  async start(): Promise<TacacsAddresses> {
+    const addresses: TacacsAddresses = { tacacs: null, tacacsTls: null };
+    try {
+      if (this.options.listen !== null) {
+        const a = await this.listen(this.options.listen, (socket) => this.accept(socket, "tcp"));
+        addresses.tacacs = a;
+        this.deps.logger.info({ port: "tacacs", address: hostPort(this.options.listen.host, a.port) }, "TACACS+ listening");
+      }
+      if (this.options.tls !== null) {
+        this.tlsEngine = this.makeTlsEngine(this.deps.tls!);
+        const a = await this.listen(this.options.tls, (socket) => this.accept(socket, "tls"));
+        addresses.tacacsTls = a;
+        this.deps.logger.info({ port: "tacacs-tls", address: hostPort(this.options.tls.host, a.port) }, "TACACS+ over TLS listening");
+      }
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
+    return addresses;
+  }
+
+  async stop(): Promise<void> {
+    const listeners = this.listeners;
+    this.listeners = [];
+    this.stopWatchingCredentials?.();
+    this.stopWatchingCredentials = null;
+    const closed = Promise.all(listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve()))));
+    // Give in-flight sessions their replies; idle connections and handshakes go now.
+    for (const s of this.serving) s.end();
+    for (const h of this.handshakes.values()) {
+      clearTimeout(h.timer);
+      h.raw.destroy();
+    }
+    this.handshakes.clear(); // a handshake cut short by the stop is no failure to count
+    const deadline = setTimeout(() => {
+      for (const s of this.serving) s.destroy();
+      for (const s of this.sockets) s.destroy();
+    }, 2000);
+    await closed;
+    clearTimeout(deadline);
+  }
+
+  private async listen(at: { host: string; port: number }, onSocket: (s: Socket) => void): Promise<{ address: string; port: number }> {
+    const server = createServer({ noDelay: true }, onSocket);
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen(this.options.listen.port, this.options.listen.host, () => {
+      server.listen(at.port, at.host, () => {
         server.off("error", reject);
         resolve();
       });
     });
     server.on("error", (err) => this.deps.logger.error({ err }, "TACACS+ listener error"));
-    this.server = server;
-    const a = server.address() as { address: string; port: number };
-    this.deps.logger.info({ port: "tacacs", address: `${this.options.listen.host}:${a.port}` }, "TACACS+ listening");
-    return a;
+    this.listeners.push(server);
+    return server.address() as { address: string; port: number };
   }
 
-  async stop(): Promise<void> {
-    const server = this.server;
-    this.server = null;
-    if (server === null) return;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    // Give in-flight sessions their replies; idle connections go now.
-    for (const s of this.sockets) s.end();
-    const deadline = setTimeout(() => {
-      for (const s of this.sockets) s.destroy();
-    }, 2000);
-    await closed;
-    clearTimeout(deadline);
+  private makeTlsEngine(credentials: TlsCredentials): TlsServer {
+    const engine = createTlsServer({
+      ...tlsContextOptions(credentials.options),
+      // Mutual authentication (RFC 9887 section 3.4): the CA check is OpenSSL's; which client
+      // the certificate names is ours (TlsClientTable.identify).
+      requestCert: true,
+      rejectUnauthorized: true,
+      // Our own timer (from accept) normally fires first; this is Node's backstop.
+      handshakeTimeout: this.options.handshakeTimeout * 1000,
+      // Node's TLS server never accepts early data: it leaves OpenSSL's max_early_data at 0, so
+      // no ticket it issues allows 0-RTT and it sends no early_data extension (RFC 9887 5.1.2).
+    });
+    engine.on("secureConnection", (socket: TLSSocket) => this.onSecure(socket));
+    engine.on("tlsClientError", (err: NodeJS.ErrnoException, socket: TLSSocket) => {
+      const reason = err.code === "ERR_TLS_HANDSHAKE_TIMEOUT" ? "handshake-timeout" : "handshake-failed";
+      const raw = this.rawSocketOf(socket);
+      if (raw !== undefined) this.endHandshake(raw, reason, { error: err.code ?? err.message, certificate: socket.authorizationError ?? null });
+      socket.destroy();
+    });
+    // New handshakes use reloaded certificates; connections already up keep theirs.
+    this.stopWatchingCredentials = credentials.onChange((next) => engine.setSecureContext(tlsContextOptions(next)));
+    return engine;
   }
 
   private drop(reason: TacacsDropReason, source: string, extra: Record<string, unknown> = {}): void {
@@ -173,243 +231,123 @@ export class TacacsServer {
     dropLog(this.deps.logger, "tacacs").warn(reason, source.slice(0, source.lastIndexOf(":")), { source, ...extra }, `TACACS+: ${tacacsDropText[reason]}`);
   }
 
-  private onConnection(socket: Socket): void {
+  /** Address check, then the limits; nothing is read and no cryptography is done before both pass. */
+  private accept(socket: Socket, transport: "tcp" | "tls"): void {
     const address = normaliseAddress(socket.remoteAddress ?? "");
     const source = `${address}:${socket.remotePort}`;
-    const client = this.clients.find(address);
-    if (client === undefined) {
-      this.drop("unknown-client", source);
+    socket.on("error", () => socket.destroy());
+    const listener = transport === "tcp" ? "tacacs" : "tacacs-tls";
+    const peer = transport === "tcp" ? this.keyed.find(address) : undefined;
+    if (transport === "tcp" ? peer === undefined : !this.certified.mayConnect(address)) {
+      this.drop("unknown-client", source, { listener });
+      socket.destroy();
+      return;
+    }
+    const refusal = this.limits.admit(address);
+    if (refusal !== null) {
+      this.drop(refusal, source, { listener });
       socket.destroy();
       return;
     }
     this.counters.connections++;
     this.sockets.add(socket);
-    socket.on("close", () => this.sockets.delete(socket));
-    socket.on("error", () => socket.destroy());
+    socket.once("close", () => {
+      this.sockets.delete(socket);
+      this.limits.release(address);
+    });
+    if (peer !== undefined) this.serve(socket, peer, address, source);
+    else this.handshake(socket, address, source);
+  }
+
+  /** Runs the TACACS+ protocol on an accepted (and, over TLS, verified) connection. */
+  private serve(socket: Socket, peer: TacacsPeer, address: string, source: string): void {
+    this.serving.add(socket);
+    socket.once("close", () => this.serving.delete(socket));
     socket.setTimeout(this.options.idleTimeout * 1000, () => {
-      this.drop("idle-timeout", source, { client: client.name });
+      this.drop("idle-timeout", source, { client: peer.name });
       socket.destroy();
     });
-    new Connection(this, socket, client, address, source).listen();
+    new Connection(this.context(), socket, peer, address, source).listen();
   }
 
-  /** Used by connections; not part of the public surface. */
-  context() {
+  /**
+   * The TLS port: the handshake must finish within handshakeTimeout of accept. A first octet that
+   * cannot begin a ClientHello (a plain TACACS+ header starts 0xc0 or 0xc1) closes at once: this
+   * port never falls back to TCP. So does a ClientHello that offers early data.
+   */
+  private handshake(raw: Socket, address: string, source: string): void {
+    const state: Handshake = {
+      raw,
+      address,
+      source,
+      timer: setTimeout(() => this.endHandshake(raw, "handshake-timeout", { waited: this.options.handshakeTimeout }), this.options.handshakeTimeout * 1000),
+    };
+    this.handshakes.set(raw, state);
+    raw.once("close", () => {
+      clearTimeout(state.timer);
+      // Node destroys a connection whose certificate the CA did not sign and only then reports
+      // it (tlsClientError, with the reason); a close nobody explained by then is a failure too.
+      setImmediate(() => this.endHandshake(raw, "handshake-failed", { error: "closed during the handshake" }));
+    });
+    raw.once("data", (chunk: Buffer) => {
+      raw.pause();
+      if (chunk[0] !== TLS_HANDSHAKE_RECORD) return this.endHandshake(raw, "not-tls", { firstOctet: chunk[0] });
+      // RFC 9887 section 5.1.2: disconnect a client that sends 0-RTT data. OpenSSL would only
+      // skip it (no ticket of ours allows early data); a ClientHello split over several chunks is
+      // left to that.
+      if (offersEarlyData(chunk) === true) return this.endHandshake(raw, "early-data", {});
+      raw.unshift(chunk);
+      this.tlsEngine!.emit("connection", raw);
+    });
+  }
+
+  /** Ends a handshake that failed; the first reason given is the one counted. */
+  private endHandshake(raw: Socket, reason: TacacsDropReason, extra: Record<string, unknown>): void {
+    const state = this.handshakes.get(raw);
+    if (state === undefined) return;
+    this.handshakes.delete(raw);
+    clearTimeout(state.timer);
+    this.drop(reason, state.source, { listener: "tacacs-tls", ...extra });
+    state.raw.destroy();
+  }
+
+  /** The CA accepted the certificate; now which client it is, from its address and identity. */
+  private onSecure(socket: TLSSocket): void {
+    const raw = this.rawSocketOf(socket);
+    const state = raw === undefined ? undefined : this.handshakes.get(raw);
+    if (state === undefined) {
+      socket.destroy(); // timed out meanwhile, already counted
+      return;
+    }
+    this.handshakes.delete(state.raw);
+    clearTimeout(state.timer);
+    socket.on("error", () => socket.destroy());
+    const cert = socket.getPeerCertificate();
+    const client = this.certified.identify(state.address, cert);
+    if (client === undefined) {
+      this.drop("certificate-mismatch", state.source, { listener: "tacacs-tls", subject: cert.subject ?? null, san: cert.subjectaltname ?? null });
+      socket.destroy();
+      return;
+    }
+    this.serve(socket, { name: client.name, key: null }, state.address, state.source);
+  }
+
+  /**
+   * The TCP socket under a TLS socket the engine made from it. Node keeps it as `_parent` (since
+   * 0.11, undocumented); without it, the handshake whose peer address and port match, which works
+   * until the socket is destroyed (then Node forgets the address).
+   */
+  private rawSocketOf(socket: TLSSocket): Socket | undefined {
+    const parent = (socket as unknown as { _parent?: unknown })._parent;
+    if (parent !== undefined && this.handshakes.has(parent as Socket)) return parent as Socket;
+    for (const raw of this.handshakes.keys()) {
+      if (raw.remotePort === socket.remotePort && raw.remoteAddress === socket.remoteAddress) return raw;
+    }
+    return undefined;
+  }
+
+  /** What a new connection works with; a reload later does not change it. */
+  private context(): ConnectionContext {
     return { options: this.options, deps: this.deps, counters: this.counters, drop: this.drop.bind(this) };
   }
-}
-
-class Connection {
-  private readonly reader: FrameReader;
-  private readonly sessions = new Map<number, SessionState>();
-  /** When each session's latest packet arrived (performance.now()), until it is answered. */
-  private readonly receivedAt = new Map<number, number>();
-  /** Decided by the first packet: the client asks with the flag and we echo it (section 4.3). */
-  private singleConnect: boolean | null = null;
-  private closing = false;
-  private readonly ctx: ReturnType<TacacsServer["context"]>;
-
-  constructor(
-    server: TacacsServer,
-    private readonly socket: Socket,
-    private readonly client: TacacsClient,
-    private readonly address: string,
-    private readonly source: string,
-  ) {
-    this.ctx = server.context();
-    this.reader = new FrameReader({ maxBodyLength: this.ctx.options.maxBodyLength });
-  }
-
-  listen(): void {
-    this.socket.on("data", (chunk: Buffer) => {
-      const { frames, failure } = this.reader.push(chunk);
-      for (const f of frames) this.onFrame(f.header, f.rawBody);
-      if (failure) {
-        this.ctx.drop(failure.reason, this.source, { client: this.client.name, offset: failure.offset });
-        this.socket.destroy();
-      }
-    });
-  }
-
-  private send(request: TacacsHeader, body: Buffer): void {
-    if (this.socket.destroyed) return;
-    // A request at seq_no 255 has no reply number left (RFC 8907 section 4.1): it gets none, and
-    // the caller ends the connection. Sealing seq_no 256 would throw out of the socket handler.
-    if (request.seqNo >= 255) return;
-    const packet = sealPacket(
-      {
-        majorVersion: request.majorVersion,
-        minorVersion: request.minorVersion,
-        type: request.type,
-        seqNo: request.seqNo + 1,
-        flags: this.singleConnect ? HeaderFlag.SingleConnect : 0,
-        sessionId: request.sessionId,
-      },
-      body,
-      this.client.key,
-    );
-    this.socket.write(packet);
-  }
-
-  /** Ends a session; without single-connect the connection ends with its last session. */
-  private endSession(sessionId: number): void {
-    this.sessions.delete(sessionId);
-    if (!this.singleConnect && this.sessions.size === 0) this.socket.end();
-  }
-
-  /** Answers ERROR and ends the session; `close` also ends the connection (a peer we cannot trust). */
-  private fail(header: TacacsHeader, reason: TacacsDropReason, message: string, close: boolean): void {
-    this.ctx.drop(reason, this.source, { client: this.client.name, session: header.sessionId, seq: header.seqNo });
-    this.send(header, errorBody(header.type, message));
-    this.countReply(header, "ERROR", "dropped");
-    this.sessions.delete(header.sessionId);
-    if (close || !this.singleConnect) {
-      this.closing = true;
-      this.socket.end();
-    }
-  }
-
-  /** Counts a reply sent to `request`, and the request with its outcome and latency. */
-  private countReply(request: TacacsHeader, status: string, outcome: RequestOutcome): void {
-    const key = `${packetTypeName(request.type)} ${status}`;
-    this.ctx.counters.replies[key] = (this.ctx.counters.replies[key] ?? 0) + 1;
-    const receivedAt = this.receivedAt.get(request.sessionId);
-    this.receivedAt.delete(request.sessionId);
-    this.ctx.deps.metrics?.request("tacacs", requestType(request.type), outcome, receivedAt === undefined ? null : secondsSince(receivedAt));
-  }
-
-  private onFrame(header: TacacsHeader, rawBody: Buffer): void {
-    if (this.closing) return;
-    this.receivedAt.set(header.sessionId, performance.now());
-    if (this.singleConnect === null) this.singleConnect = (header.flags & HeaderFlag.SingleConnect) !== 0;
-    const typeName = packetTypeName(header.type);
-    this.ctx.counters.requests[typeName] = (this.ctx.counters.requests[typeName] ?? 0) + 1;
-
-    if (header.flags & HeaderFlag.Unencrypted) {
-      return this.fail(header, "unencrypted-refused", "unencrypted packets are refused outside TLS", true);
-    }
-    // seq_no: a session starts at 1, the client's are odd and rise by two, and none may wrap.
-    const existing = this.sessions.get(header.sessionId);
-    const seqOk =
-      header.seqNo % 2 === 1 &&
-      header.seqNo < 255 &&
-      (existing === undefined ? header.seqNo === 1 : header.seqNo === existing.lastSeq + 2 && header.type === existing.type);
-    if (!seqOk) return this.fail(header, "bad-seq-no", "seq_no out of sequence", header.seqNo >= 255);
-
-    const body = openPacket(header, rawBody, this.client.key);
-    const session: SessionState = existing ?? { type: header.type, lastSeq: header.seqNo };
-    session.lastSeq = header.seqNo;
-    this.sessions.set(header.sessionId, session);
-
-    const work =
-      header.type === PacketType.Authentication
-        ? this.onAuthentication(header, body, session)
-        : header.type === PacketType.Authorization
-          ? this.onAuthorization(header, body)
-          : this.onAccounting(header, body);
-    work.catch((err: unknown) => {
-      this.ctx.deps.logger.error({ err, client: this.client.name }, "TACACS+ session failed");
-      this.send(header, errorBody(header.type, "internal error"));
-      this.countReply(header, "ERROR", "error");
-      this.endSession(header.sessionId);
-    });
-  }
-
-  private async onAuthentication(header: TacacsHeader, body: Buffer, session: SessionState): Promise<void> {
-    let step;
-    if (session.authen === undefined) {
-      const start = decodeAuthenStart(body);
-      if (!start.ok) return this.fail(header, "bad-key-or-malformed", "bad key or malformed packet", true);
-      session.authen = new AuthenConversation(start.value, {
-        users: this.ctx.deps.users,
-        plugins: this.ctx.deps.plugins(),
-        client: this.client.name,
-        nas: this.address,
-        loginRounds: this.ctx.options.loginRounds,
-      });
-      step = await session.authen.begin();
-    } else {
-      const cont = decodeAuthenContinue(body);
-      if (!cont.ok) return this.fail(header, "bad-key-or-malformed", "bad key or malformed packet", true);
-      step = await session.authen.next(cont.value);
-    }
-    this.send(header, encodeAuthenReply(step.reply));
-    const status = authenStatusName(step.reply.status);
-    this.countReply(header, status, replyOutcome(header.type, step.reply.status));
-    if (step.done) {
-      this.ctx.deps.logger.info({ client: this.client.name, user: step.user, result: status, reason: step.reason }, "TACACS+ authentication");
-      this.endSession(header.sessionId);
-    }
-  }
-
-  private async onAuthorization(header: TacacsHeader, body: Buffer): Promise<void> {
-    const decoded = decodeAuthorRequest(body);
-    if (!decoded.ok) return this.fail(header, "bad-key-or-malformed", "bad key or malformed packet", true);
-    const req: AuthorRequest = decoded.value;
-    const args = req.args.map(parseArg);
-    const request = { service: args.find((a) => a.name === "service")?.value ?? "", command: commandLine(args), args };
-    const decision = await this.decideAuthorization(req.user, request);
-    const status =
-      decision.status === "pass-add" ? AuthorStatus.PassAdd : decision.status === "pass-repl" ? AuthorStatus.PassRepl : AuthorStatus.Fail;
-    const replyArgs = decision.status === "fail" ? [] : decision.args.map((a) => formatArg(a.name, a.value, a.mandatory));
-    // A request's args come back in a PASS_REPL re-formatted: a bare 255-octet name gains an "=",
-    // invalid UTF-8 grows into U+FFFD. Such a reply does not fit its length fields: answer ERROR.
-    if (!argsFit(replyArgs)) {
-      this.ctx.deps.logger.warn({ client: this.client.name, user: req.user, args: replyArgs.length }, "TACACS+ authorization reply does not fit a packet: answered ERROR");
-      this.send(header, encodeAuthorResponse({ status: AuthorStatus.Error, args: [], serverMsg: "authorization reply too long", data: Buffer.alloc(0) }));
-      this.countReply(header, "ERROR", "error");
-      return this.endSession(header.sessionId);
-    }
-    this.send(header, encodeAuthorResponse({ status, args: replyArgs, serverMsg: "", data: Buffer.alloc(0) }));
-    this.countReply(header, authorStatusName(status), replyOutcome(header.type, status));
-    this.ctx.deps.logger.info(
-      { client: this.client.name, user: req.user, service: request.service, command: request.command, result: authorStatusName(status), reason: decision.reason },
-      "TACACS+ authorization",
-    );
-    this.endSession(header.sessionId);
-  }
-
-  /** Plugins first (permit / deny / next), then the configured rules. */
-  private async decideAuthorization(user: string, request: AuthorizationRequest): Promise<AuthorizationDecision> {
-    const host = this.ctx.deps.plugins();
-    if (host.size > 0 && user !== "") {
-      const verdict = await host.authorize({ protocol: "tacacs", user, client: this.client.name, ...request });
-      if (verdict.status === "deny") return { status: "fail", reason: `${verdict.plugin}: ${verdict.reason ?? "denied"}` };
-      if (verdict.status === "permit") {
-        const args = Object.entries(verdict.args ?? {}).map(([name, value]) => ({ name, value, mandatory: true }));
-        return { status: "pass-add", args, reason: `${verdict.plugin}: ${verdict.reason ?? "permitted"}` };
-      }
-    }
-    const entry = user === "" ? null : await this.ctx.deps.users.find(user);
-    return entry === null ? { status: "fail", reason: "unknown user" } : authorize(entry.tacacs, request);
-  }
-
-  private async onAccounting(header: TacacsHeader, body: Buffer): Promise<void> {
-    const decoded = decodeAcctRequest(body);
-    if (!decoded.ok) return this.fail(header, "bad-key-or-malformed", "bad key or malformed packet", true);
-    const req: AcctRequest = decoded.value;
-    const result = recordFromAcctRequest(req, { client: this.client.name, nas: this.address, receivedAt: Date.now() });
-    if (!result.ok) return this.fail(header, "invalid-flags", `invalid accounting flags 0x${req.flags.toString(16)}`, false);
-    let status: number = AcctStatus.Success;
-    let ended: RequestOutcome;
-    try {
-      // SUCCESS only once the record is durable; a store failure answers ERROR (section 7.3),
-      // and so does a plugin's `error` (the record stays stored; the device resends it).
-      const outcome = await this.ctx.deps.accounting.account(result.record);
-      if (outcome.status === "error") status = AcctStatus.Error;
-      ended = outcome.status === "error" ? "error" : outcome.result.duplicate ? "duplicate" : outcome.status === "disconnect" ? "disconnect" : "ok";
-    } catch (err) {
-      this.ctx.drop("store-failed", this.source, { client: this.client.name, err: String(err) });
-      status = AcctStatus.Error;
-      ended = "dropped";
-    }
-    this.send(header, encodeAcctReply({ status, serverMsg: "", data: Buffer.alloc(0) }));
-    this.countReply(header, acctStatusName(status), ended);
-    this.endSession(header.sessionId);
-  }
-}
-
-/** Whether `args` fit an authorization reply: at most 255 of them, each at most 255 octets. */
-function argsFit(args: readonly string[]): boolean {
-  return args.length <= MAX_ARG_COUNT && args.every((a) => Buffer.byteLength(a, "utf8") <= MAX_SHORT_FIELD_LENGTH);
 }
