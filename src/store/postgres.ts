@@ -79,6 +79,16 @@ const SESSION_ALL_COLUMNS = [
 ];
 const quote = (c: string) => (c === "user" ? '"user"' : c);
 
+/** A stored copy of a record (by dedup key) in any session under `key`: the earlier sessions of a reused id included. */
+async function storedUnderKey(c: pg.PoolClient, key: string, dedupKey: string): Promise<{ id: number; session_pk: number } | undefined> {
+  const { rows } = await c.query<{ id: number; session_pk: number }>(
+    `SELECT r.id, r.session_pk FROM sessions s JOIN records r ON r.session_pk = s.id
+      WHERE s.session_key = $1 AND r.dedup_key = $2 LIMIT 1`,
+    [key, dedupKey],
+  );
+  return rows[0];
+}
+
 export class PostgresStore implements Store {
   readonly #pool: pg.Pool;
   /** Months whose partition is known to exist (first ms of the month). */
@@ -332,16 +342,9 @@ export class PostgresStore implements Store {
         // starts a new session, unless this very record is stored under the key already (in this
         // batch or before). Then it is a replay and must not open a session again.
         const inBatch = stored.get(`${latest.id}\n${r.dedupKey}`);
-        const { rows: copies } =
-          inBatch !== undefined
-            ? { rows: [{ id: inBatch.id, session_pk: latest.id }] }
-            : await c.query<{ id: number; session_pk: number }>(
-                `SELECT r.id, r.session_pk FROM sessions s JOIN records r ON r.session_pk = s.id
-                  WHERE s.session_key = $1 AND r.dedup_key = $2 LIMIT 1`,
-                [key, r.dedupKey],
-              );
-        if (copies[0] !== undefined) {
-          results.push({ recordId: copies[0].id, sessionPk: copies[0].session_pk, duplicate: true });
+        const copy = inBatch !== undefined ? { id: inBatch.id, session_pk: latest.id } : await storedUnderKey(c, key, r.dedupKey);
+        if (copy !== undefined) {
+          results.push({ recordId: copy.id, sessionPk: copy.session_pk, duplicate: true });
           continue;
         }
         row = undefined;
@@ -350,13 +353,9 @@ export class PostgresStore implements Store {
       // NAS that reused the session id): a late copy of one of its records, or a late record of
       // it that never arrived before. Either way it is that session's, not the new one's.
       if (latest !== undefined && r.eventTime < latest.state.startedAt) {
-        const { rows } = await c.query<{ id: number; session_pk: number }>(
-          `SELECT r.id, r.session_pk FROM sessions s JOIN records r ON r.session_pk = s.id
-            WHERE s.session_key = $1 AND r.dedup_key = $2 LIMIT 1`,
-          [key, r.dedupKey],
-        );
-        if (rows[0] !== undefined) {
-          results.push({ recordId: rows[0].id, sessionPk: rows[0].session_pk, duplicate: true });
+        const copy = await storedUnderKey(c, key, r.dedupKey);
+        if (copy !== undefined) {
+          results.push({ recordId: copy.id, sessionPk: copy.session_pk, duplicate: true });
           continue;
         }
         if (r.kind !== "start") {

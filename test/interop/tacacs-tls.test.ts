@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
 import { spawn } from "node:child_process";
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
-import { connect as connectTcp } from "node:net";
+import { connect as connectTcp, type Socket } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { connect as connectTls, type ConnectionOptions } from "node:tls";
@@ -96,14 +96,9 @@ describe("TACACS+ over TLS 1.3 (RFC 9887)", () => {
   const counted = async (reason: string, before: Record<string, number>) =>
     until(3000, `a ${reason} drop`, async () => ((await drops())[reason] === (before[reason] ?? 0) + 1 ? true : undefined));
 
-  /** TLS to the TACACS+ TLS port; writes `bytes` once secure; collects until close or `waitMs`. */
-  function tlsExchange(options: ConnectionOptions, bytes: Buffer | null, waitMs: number): Promise<Exchange> {
+  /** Collects what `socket` receives until it closes or `waitMs` pass. */
+  function collect<E extends Omit<Exchange, "secure">>(socket: Socket, out: E, waitMs: number): Promise<E> {
     return new Promise((resolve) => {
-      const out: Exchange = { secure: false, data: Buffer.alloc(0), closed: false, error: null };
-      const socket = connectTls({ host: "127.0.0.1", port: tally.tacacsTlsPort, servername: "tally.test", ...options }, () => {
-        out.secure = true;
-        if (bytes) socket.write(bytes);
-      });
       const finish = () => {
         clearTimeout(timer);
         socket.destroy();
@@ -119,27 +114,25 @@ describe("TACACS+ over TLS 1.3 (RFC 9887)", () => {
     });
   }
 
+  /** TLS to the TACACS+ TLS port; writes `bytes` once secure; collects until close or `waitMs`. */
+  function tlsExchange(options: ConnectionOptions, bytes: Buffer | null, waitMs: number): Promise<Exchange> {
+    const out: Exchange = { secure: false, data: Buffer.alloc(0), closed: false, error: null };
+    const socket = connectTls({ host: "127.0.0.1", port: tally.tacacsTlsPort, servername: "tally.test", ...options }, () => {
+      out.secure = true;
+      if (bytes) socket.write(bytes);
+    });
+    return collect(socket, out, waitMs);
+  }
+
   /** Plain TCP to the TLS port, optionally from another loopback address; collects until close or `waitMs`. */
   function tcpExchange(bytes: Buffer | null, waitMs: number, localAddress?: string): Promise<Omit<Exchange, "secure">> {
-    return new Promise((resolve) => {
-      const out = { data: Buffer.alloc(0), closed: false, error: null as string | null };
-      const socket = connectTcp({ host: "127.0.0.1", port: tally.tacacsTlsPort, localAddress }, () => {
-        if (bytes) socket.write(bytes);
-      });
-      const finish = () => {
-        clearTimeout(timer);
-        socket.destroy();
-        resolve(out);
-      };
-      const timer = setTimeout(finish, waitMs);
-      socket.on("data", (d: Buffer) => (out.data = Buffer.concat([out.data, d])));
-      socket.on("error", (e: NodeJS.ErrnoException) => (out.error ??= e.code ?? e.message));
-      socket.on("close", () => {
-        out.closed = true;
-        finish();
-      });
+    const out = { data: Buffer.alloc(0), closed: false, error: null as string | null };
+    const socket = connectTcp({ host: "127.0.0.1", port: tally.tacacsTlsPort, localAddress }, () => {
+      if (bytes) socket.write(bytes);
     });
+    return collect(socket, out, waitMs);
   }
+
 
   describe("a device with a certificate", () => {
     it("PAP: the right password passes, a wrong one fails; the client is known by subject", async () => {
