@@ -19,6 +19,7 @@ import { encodeReply } from "../radius/access.ts";
 import { ClientTable } from "../radius/clients.ts";
 import { Dictionary } from "../radius/dictionary.ts";
 import { dropReasonText } from "../radius/drops.ts";
+import { RadsecServer } from "../radius/radsec.ts";
 import { RadiusServer } from "../radius/server.ts";
 import { openServerStore, SpoolingStore } from "../store/index.ts";
 import type { Store } from "../store/store.ts";
@@ -27,11 +28,14 @@ import { startHttp, type RunningHttp } from "../http/server.ts";
 import { OpenVpnConnector } from "../openvpn/connector.ts";
 import { LocalBackend } from "../openvpn/local-backend.ts";
 import { TlsCredentials, TlsCredentialsError } from "../tls/credentials.ts";
+import { TlsClientTable } from "../tls/identity.ts";
 
 export interface RunningTally {
   store: Store;
   accounting: AccountingCore;
   radius: RadiusServer;
+  /** Null without radius.radsec. */
+  radsec: RadsecServer | null;
   tacacs: TacacsServer | null;
   dictionary: Dictionary;
   plugins(): PluginHost;
@@ -43,7 +47,7 @@ export interface RunningTally {
   tls: TlsCredentials | null;
   /** This Tally's metrics: `metrics.registry.metrics()` is the Prometheus text for /metrics. */
   metrics: Metrics;
-  addresses: { auth?: AddressInfo; acct?: AddressInfo; tacacs?: { address: string; port: number } };
+  addresses: { auth?: AddressInfo; acct?: AddressInfo; radsec?: AddressInfo; tacacs?: { address: string; port: number } };
   /**
    * Re-reads the config file: clients, users, groups, dictionaries and plugins change for the
    * next request; in-flight requests finish with what they started with. On any error the
@@ -164,6 +168,11 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
     },
     { clients: new ClientTable(config.clients), dictionary, users, accounting: service, plugins: () => plugins, logger, metrics },
   );
+  // The config loader refuses radius.radsec without tls, so tls is there when radsec is.
+  const radsec =
+    config.radius.radsec === null || tls === null
+      ? null
+      : new RadsecServer(config.radius.radsec, { credentials: tls, clients: new TlsClientTable(config.clients), radius, logger, metrics });
   const tacacs =
     config.tacacs.listen === null
       ? null
@@ -175,10 +184,12 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
   let addresses: RunningTally["addresses"];
   try {
     addresses = await radius.start();
+    if (radsec) addresses.radsec = await radsec.start();
     if (tacacs) addresses.tacacs = await tacacs.start();
     for (const c of connectors) c.start();
   } catch (e) {
     await radius.stop();
+    await radsec?.stop();
     await tacacs?.stop();
     await plugins.close();
     metrics.close();
@@ -212,6 +223,7 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
     dictionary = nextDictionary;
     users = new UserDirectory(next.users, next.groups, store);
     radius.update({ clients: new ClientTable(next.clients), users, dictionary });
+    radsec?.update(new TlsClientTable(next.clients));
     tacacs?.update({ clients: next.clients, users });
     disconnector.update(next.clients, dictionary);
     if (http !== null && next.http !== null) http.update(next.http);
@@ -237,7 +249,7 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
       );
     } catch (e) {
       for (const c of connectors) c.stop();
-      await Promise.all([radius.stop(), tacacs?.stop()]);
+      await Promise.all([radius.stop(), radsec?.stop(), tacacs?.stop()]);
       await plugins.close();
       metrics.close();
       await store.close();
@@ -257,6 +269,7 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
     store,
     accounting,
     radius,
+    radsec,
     tacacs,
     get dictionary() {
       return dictionary;
@@ -275,7 +288,7 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
       await http?.close();
       service.events.close();
       for (const c of connectors) c.stop();
-      await Promise.all([radius.stop(), tacacs?.stop()]);
+      await Promise.all([radius.stop(), radsec?.stop(), tacacs?.stop()]);
       await accounting.close();
       await plugins.close();
       metrics.close();
