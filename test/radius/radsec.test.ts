@@ -4,7 +4,7 @@
 // a certificate swapped by SIGHUP while a connection stays up.
 
 import assert from "node:assert/strict";
-import { copyFileSync } from "node:fs";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { connect as netConnect, createServer as netCreateServer, type AddressInfo, type Socket } from "node:net";
 import { X509Certificate } from "node:crypto";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
@@ -27,6 +27,14 @@ const int = (n: number) => {
   b.writeUInt32BE(n);
   return b;
 };
+
+/** One Status-Server and its answer: then the server's side of the handshake is surely done too. */
+async function ping(peer: Peer, id: number): Promise<void> {
+  const before = peer.packets.length;
+  peer.socket.write(buildStatusServer(id, [], SECRET).datagram);
+  const packets = await peer.waitFor(before + 1);
+  assert.equal(packets[before]![0], PacketCode.AccessAccept);
+}
 
 interface Peer {
   socket: TLSSocket;
@@ -125,6 +133,7 @@ describe("RadSec listener", () => {
         { name: "capped", address: `${CAPPED_ADDRESS}/32`, certificate: { subject: "CN=nas-a.example.net" } },
       ],
       users: [{ name: "alice", password: "alicepass" }],
+      http: { listen: "127.0.0.1:0" },
       log: { level: "info" },
     });
   });
@@ -264,6 +273,8 @@ describe("RadSec listener", () => {
     const oldFingerprint = fingerprint(pki.server.cert);
     const old = await connectPeer(tally.radsecPort, nas);
     assert.equal(old.socket.getPeerCertificate().fingerprint256, oldFingerprint);
+    // TLS 1.3: the client is done before the server has read its certificate; wait for the server.
+    await ping(old, 8);
 
     const renewed = pki.issue("server-renewed", { subject: "/CN=tally.test", san: ["DNS:localhost", "IP:127.0.0.1"] });
     copyFileSync(renewed.cert, pki.server.cert);
@@ -282,12 +293,80 @@ describe("RadSec listener", () => {
         { type: Attr.UserPassword, value: text("alicepass") },
       ], SECRET);
       peer.socket.write(datagram);
-      const [reply] = await peer.waitFor(1);
-      assert.equal(reply![0], PacketCode.AccessAccept);
-      assert.ok(verifyResponse(reply!, authenticator, SECRET), "reply authenticator");
+      const replies = await peer.waitFor(peer === old ? 2 : 1);
+      const reply = replies.at(-1)!;
+      assert.equal(reply[0], PacketCode.AccessAccept);
+      assert.ok(verifyResponse(reply, authenticator, SECRET), "reply authenticator");
     }
     assert.equal(old.socket.getPeerCertificate().fingerprint256, oldFingerprint);
     old.socket.end();
     fresh.socket.end();
+  });
+
+  it("counts every refusal above in tally_drops_total and every request as protocol radius", async () => {
+    const body = await (await fetch(`http://127.0.0.1:${tally.httpPort}/metrics`)).text();
+    const value = (metric: string, labels: string) => {
+      const m = new RegExp(`^${metric}\\{${labels}\\} (\\d+)$`, "m").exec(body);
+      return m === null ? undefined : Number(m[1]);
+    };
+    const drops = (reason: string) => value("tally_drops_total", `protocol="radius",reason="${reason}"`);
+    assert.equal(drops("length-too-long"), 1);
+    assert.equal(drops("unknown-client"), 1);
+    assert.equal(drops("handshake-failed"), 1);
+    assert.equal(drops("certificate-mismatch"), 1);
+    assert.equal(drops("handshake-timeout"), 1);
+    // One refused for certain; a retry that raced the server's view of the close is one more.
+    assert.ok((drops("connection-limit") ?? 0) >= 1, "connection-limit counted");
+    assert.equal(drops("idle-timeout"), 0);
+    // 10 Status-Servers in the pipeline, one after the bad Length, one under the cap, one before SIGHUP.
+    assert.equal(value("tally_requests_total", 'protocol="radius",type="status",outcome="ok"'), 13);
+    assert.equal(value("tally_requests_total", 'protocol="radius",type="accounting",outcome="ok"'), 25);
+  });
+
+  it("a reload that changes a client's certificate identity closes its open connections", async () => {
+    const open = await connectPeer(tally.radsecPort, nas);
+    await ping(open, 9);
+    const config = JSON.parse(readFileSync(tally.configPath, "utf8")) as { clients: { name: string; certificate: { subject: string; san?: string[] } }[] };
+    config.clients[0]!.certificate = { subject: "CN=someone-else.example.net" };
+    writeFileSync(tally.configPath, JSON.stringify(config, null, 2));
+    process.kill(tally.child.pid!, "SIGHUP");
+    await open.closed;
+    await tally.waitForLog((l) => l.msg === "RadSec connection closed: after the reload no client matches its certificate" && l.client === "nas-a");
+    // A new connection with the same certificate is now refused after the handshake.
+    const again = await connectPeer(tally.radsecPort, nas);
+    await again.closed;
+    assert.equal(again.packets.length, 0);
+    await tally.waitForLog((l) => l.reason === "certificate-mismatch" && String(l.source).startsWith(`${CLIENT_ADDRESS}:`));
+  });
+});
+
+describe("RadSec idle timeout", () => {
+  let pki: TestPki;
+  let tally: TallyProcess;
+
+  before(async () => {
+    pki = makePki();
+    pkiForPeers = pki;
+    tally = await startTally({
+      store: { sqlite: "./tally.db" },
+      radius: { auth: null, acct: null, radsec: { listen: "127.0.0.1:0", idleTimeout: 1 } },
+      tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.ca },
+      clients: [{ name: "nas-a", address: `${CLIENT_ADDRESS}/32`, certificate: { san: ["DNS:nas-a.example.net"] } }],
+      log: { level: "info" },
+    });
+  });
+  after(async () => {
+    await tally?.cleanup();
+  });
+
+  it("closes a connection with no traffic for idleTimeout (1 s)", async () => {
+    const peer = await connectPeer(tally.radsecPort, pki.issue("nas-a", { san: ["DNS:nas-a.example.net"] }));
+    // The server's idle clock restarts when it writes the answer, after this moment.
+    const quietSince = Date.now();
+    await ping(peer, 7);
+    await peer.closed;
+    const quiet = Date.now() - quietSince;
+    assert.ok(quiet >= 900, `closed after the idle time, not at once (${quiet} ms)`);
+    await tally.waitForLog((l) => l.reason === "idle-timeout" && l.client === "nas-a");
   });
 });
