@@ -73,6 +73,8 @@ export class RadsecServer {
   /** Open connections per source address, counted from accept to close, handshake included. */
   private readonly perSource = new Map<string, number>();
   private readonly connections = new Set<Connection>();
+  /** Every accepted TCP connection, handshaking ones too, for stop(). */
+  private readonly sockets = new Set<Socket>();
   private unsubscribe: (() => void) | null = null;
   readonly counters: RadsecCounters = { connections: 0, drops: {} };
 
@@ -147,7 +149,7 @@ export class RadsecServer {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const c of this.connections) c.socket.end();
     const deadline = setTimeout(() => {
-      for (const c of this.connections) c.socket.destroy();
+      for (const s of this.sockets) s.destroy();
     }, 2000);
     await closed;
     clearTimeout(deadline);
@@ -175,7 +177,9 @@ export class RadsecServer {
       return;
     }
     this.perSource.set(address, open + 1);
+    this.sockets.add(socket);
     socket.once("close", () => {
+      this.sockets.delete(socket);
       const left = (this.perSource.get(address) ?? 1) - 1;
       if (left === 0) this.perSource.delete(address);
       else this.perSource.set(address, left);
