@@ -193,3 +193,6 @@ export const EXTENDED_VENDOR_SPECIFIC = 26;
 
 /** RFC 2868 §3.1: a tag is 0x01-0x1F; an octet above 0x1F starts the value instead. */
 export const MAX_TAG = 0x1f;
+
+/** RFC 6614 section 2.3: over TLS the shared secret is this fixed string; TLS does the protecting. */
+export const RADSEC_SHARED_SECRET = "radsec";

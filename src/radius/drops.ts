@@ -8,6 +8,12 @@ export const dropReasonText = {
   "unknown-client": "source address is not a configured client",
   "rate-limited": "over the source's or the client's rate limit (radius.rateLimit, clients[].rateLimit)",
   "overloaded": "radius.maxPending requests already pending; the NAS will retransmit",
+  // RadSec connections (radsec.ts), refused or closed before any request on them is read.
+  "connection-limit": "too many RadSec connections (radius.radsec.maxConnections or maxConnectionsPerSource)",
+  "handshake-timeout": "TLS handshake not done within radius.radsec.handshakeTimeout",
+  "handshake-failed": "TLS handshake failed (no client certificate, one the CA did not sign, or no common version or cipher)",
+  "certificate-mismatch": "client certificate matches no client's certificate identity for its address",
+  "idle-timeout": "RadSec connection idle longer than radius.radsec.idleTimeout",
   "too-short": "datagram shorter than the 20-octet header",
   "length-too-short": "Length field below 20",
   "length-too-long": "Length field above 4096",

@@ -1,8 +1,9 @@
-// The RADIUS UDP listeners (authentication 1812, accounting 1813): source check, decode,
-// authenticity checks, duplicate detection (RFC 5080 section 2.2.2), then hand-off to access
-// decisions or the accounting core. Every drop is counted by reason and logged (throttled: src/log-throttle.ts).
+// The RADIUS UDP listeners (authentication 1812, accounting 1813) and the request handling they
+// share with RadSec (radsec.ts): source check, decode, authenticity checks, duplicate detection
+// (RFC 5080 section 2.2.2), then hand-off to access decisions or the accounting core. Every drop
+// is counted by reason and logged (throttled: src/log-throttle.ts).
 
-import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
+import { createSocket, type Socket } from "node:dgram";
 import type { AddressInfo } from "node:net";
 import { isIPv6 } from "node:net";
 import type { Logger } from "pino";
@@ -46,6 +47,25 @@ export interface RadiusServerDeps {
 
 type Port = "auth" | "acct";
 
+/**
+ * Where a request came from and how to answer it: a UDP datagram's sender, or a RadSec
+ * connection (radsec.ts). `address` and `port` are the peer's.
+ */
+export interface RequestSource {
+  /** auth and acct take their own request code; radsec takes every code on one port (RFC 6614 section 2.1). */
+  listener: Port | "radsec";
+  address: string;
+  port: number;
+  /** Set when the transport already knows the client (RadSec: by its certificate); else looked up by address. */
+  client?: RadiusClient;
+  reply(response: Buffer): void;
+  /** Told of each drop: RadSec closes the connection for some (RFC 6613 section 2.6.4). */
+  dropped?(reason: DropReason): void;
+}
+
+/** For drops: who sent it (a RequestSource, or a bare address and port). */
+type Peer = Pick<RequestSource, "address" | "port" | "dropped">;
+
 /** A request's answer (null: stay silent) and how it ended, for the metrics. */
 interface Handled {
   response: Buffer | null;
@@ -57,6 +77,12 @@ function requestType(code: number): RequestType {
   if (code === PacketCode.AccountingRequest) return "accounting";
   if (code === PacketCode.StatusServer) return "status";
   return "other";
+}
+
+/** Which request codes a listener takes (Status-Server is taken everywhere). */
+function accepts(listener: RequestSource["listener"], code: number): boolean {
+  if (listener === "radsec") return code === PacketCode.AccessRequest || code === PacketCode.AccountingRequest;
+  return code === (listener === "auth" ? PacketCode.AccessRequest : PacketCode.AccountingRequest);
 }
 
 type CacheEntry = { state: "pending" } | { state: "done"; response: Buffer; expires: number };
@@ -104,7 +130,9 @@ export class RadiusServer {
       const where = this.options[port];
       if (where === null) continue;
       const socket = createSocket({ type: isIPv6(where.host) ? "udp6" : "udp4", recvBufferSize: this.options.receiveBuffer });
-      socket.on("message", (msg, rinfo) => this.onMessage(port, socket, msg, rinfo));
+      socket.on("message", (msg, rinfo) =>
+        this.handleRequest(msg, { listener: port, address: rinfo.address, port: rinfo.port, reply: (response) => this.send(socket, response, rinfo) }),
+      );
       socket.on("error", (err) => this.deps.logger.error({ err, port }, "RADIUS socket error"));
       await new Promise<void>((resolve, reject) => {
         socket.once("error", reject);
@@ -130,11 +158,12 @@ export class RadiusServer {
     this.sockets = {};
   }
 
-  private drop(reason: DropReason, rinfo: RemoteInfo, extra: Record<string, unknown> = {}): void {
+  private drop(reason: DropReason, rinfo: Peer, extra: Record<string, unknown> = {}): void {
     this.counters.drops[reason] = (this.counters.drops[reason] ?? 0) + 1;
     this.deps.metrics?.drop("radius", reason);
     // Throttled: the first per reason and source, then a count every 10 s (src/log-throttle.ts).
     dropLog(this.deps.logger, "radius").warn(reason, rinfo.address, { source: `${rinfo.address}:${rinfo.port}`, ...extra }, `dropped RADIUS packet: ${dropReasonText[reason]}`);
+    rinfo.dropped?.(reason);
   }
 
   private sweepCache(): void {
@@ -144,10 +173,11 @@ export class RadiusServer {
     }
   }
 
-  private onMessage(port: Port, socket: Socket, msg: Buffer, rinfo: RemoteInfo): void {
+  /** One request from either transport; the answer, if any, goes to `rinfo.reply`. */
+  handleRequest(msg: Buffer, rinfo: RequestSource): void {
     const receivedAt = performance.now();
     // Source check before anything else: unknown sources cost no cryptography.
-    const client = this.deps.clients.find(rinfo.address);
+    const client = rinfo.client ?? this.deps.clients.find(rinfo.address);
     if (client === undefined) return this.drop("unknown-client", rinfo);
     const refused = this.limiter.admit(normaliseAddress(rinfo.address), client.name);
     if (refused !== null) return this.drop(refused, rinfo, { client: client.name });
@@ -165,18 +195,20 @@ export class RadiusServer {
     };
 
     if (packet.code === PacketCode.StatusServer) {
-      const answered = this.onStatusServer(port, socket, packet, raw, client, rinfo);
+      const answered = this.onStatusServer(packet, raw, client, rinfo);
       return done(answered ? "ok" : "dropped", answered);
     }
-    const expected = port === "auth" ? PacketCode.AccessRequest : PacketCode.AccountingRequest;
-    if (packet.code !== expected) return dropRequest("unexpected-code", { client: client.name, code: codeName });
+    if (!accepts(rinfo.listener, packet.code)) return dropRequest("unexpected-code", { client: client.name, code: codeName });
+    const accounting = packet.code === PacketCode.AccountingRequest;
 
-    if (port === "acct" && !verifyAccountingRequest(raw, client.secret)) {
+    if (accounting && !verifyAccountingRequest(raw, client.secret)) {
       return dropRequest("bad-authenticator", { client: client.name });
     }
     const ma = checkMessageAuthenticator(raw, client.secret);
     if (ma === "invalid") return dropRequest("bad-message-authenticator", { client: client.name });
-    if (port === "auth") {
+    // BlastRADIUS forges an Access-Request's MD5 on the path; over TLS (RadSec) the path cannot
+    // touch it, so neither requireMessageAuthenticator nor limitProxyState applies there.
+    if (!accounting && rinfo.listener !== "radsec") {
       const verdict = this.blastRadius.check(client, packet, ma === "valid");
       if (verdict.drop !== null) {
         return dropRequest(verdict.drop, {
@@ -197,7 +229,7 @@ export class RadiusServer {
     if (cached !== undefined) {
       this.counters.retransmissions++;
       if (cached.state === "done") {
-        this.send(socket, cached.response, rinfo);
+        this.respond(rinfo, cached.response);
         done("duplicate", true);
       } else {
         dropRequest("duplicate-in-progress", { client: client.name, identifier: packet.identifier });
@@ -210,7 +242,7 @@ export class RadiusServer {
     }
     this.cache.set(key, { state: "pending" });
 
-    const work = port === "auth" ? this.onAccessRequest(packet, client) : this.onAccountingRequest(packet, client, rinfo);
+    const work = accounting ? this.onAccountingRequest(packet, client, rinfo) : this.onAccessRequest(packet, client);
     this.limiter.hold(work);
     work.then(
       ({ response, outcome }) => {
@@ -219,7 +251,7 @@ export class RadiusServer {
           return done(outcome, false);
         }
         this.cache.set(key, { state: "done", response, expires: Date.now() + this.options.duplicateWindow * 1000 });
-        this.send(socket, response, rinfo);
+        this.respond(rinfo, response);
         done(outcome, true);
       },
       (err: unknown) => {
@@ -230,9 +262,13 @@ export class RadiusServer {
     );
   }
 
-  private send(socket: Socket, response: Buffer, rinfo: RemoteInfo): void {
+  private respond(rinfo: RequestSource, response: Buffer): void {
     const codeName = packetCodeName(response[0]!);
     this.counters.responses[codeName] = (this.counters.responses[codeName] ?? 0) + 1;
+    rinfo.reply(response);
+  }
+
+  private send(socket: Socket, response: Buffer, rinfo: { address: string; port: number }): void {
     socket.send(response, rinfo.port, rinfo.address, (err) => {
       if (err) this.deps.logger.warn({ err, destination: `${rinfo.address}:${rinfo.port}` }, "RADIUS send failed");
     });
@@ -271,7 +307,7 @@ export class RadiusServer {
   }
 
   /** Resolves to the Accounting-Response once the record is durable, or null to stay silent. */
-  private async onAccountingRequest(packet: RadiusPacket, client: RadiusClient, rinfo: RemoteInfo): Promise<Handled> {
+  private async onAccountingRequest(packet: RadiusPacket, client: RadiusClient, rinfo: RequestSource): Promise<Handled> {
     const result = recordFromAccountingRequest(packet, {
       client: client.name,
       sourceAddress: normaliseAddress(rinfo.address),
@@ -307,15 +343,16 @@ export class RadiusServer {
   }
 
   /** Answers a Status-Server; false when it was dropped. */
-  private onStatusServer(port: Port, socket: Socket, packet: RadiusPacket, raw: Buffer, client: RadiusClient, rinfo: RemoteInfo): boolean {
+  private onStatusServer(packet: RadiusPacket, raw: Buffer, client: RadiusClient, rinfo: RequestSource): boolean {
     // RFC 5997 section 3: Status-Server must carry a valid Message-Authenticator.
     const ma = checkMessageAuthenticator(raw, client.secret);
     if (ma !== "valid") {
       this.drop(ma === "absent" ? "missing-message-authenticator" : "bad-message-authenticator", rinfo, { client: client.name });
       return false;
     }
-    const code = port === "auth" ? PacketCode.AccessAccept : PacketCode.AccountingResponse;
-    this.send(socket, buildResponse(packet, code, [], client.secret), rinfo);
+    // RFC 5997 section 3: Access-Accept from an authentication port (RadSec's serves both).
+    const code = rinfo.listener === "acct" ? PacketCode.AccountingResponse : PacketCode.AccessAccept;
+    this.respond(rinfo, buildResponse(packet, code, [], client.secret));
     return true;
   }
 }

@@ -20,6 +20,7 @@ import { ClientTable } from "../radius/clients.ts";
 import { Dictionary } from "../radius/dictionary.ts";
 import { dropReasonText } from "../radius/drops.ts";
 import { limitSettings } from "../radius/limits.ts";
+import { RadsecServer } from "../radius/radsec.ts";
 import { RadiusServer } from "../radius/server.ts";
 import { openServerStore, SpoolingStore } from "../store/index.ts";
 import type { Store } from "../store/store.ts";
@@ -29,11 +30,14 @@ import { OpenVpnConnector } from "../openvpn/connector.ts";
 import { LocalBackend } from "../openvpn/local-backend.ts";
 import { TlsCredentials, TlsCredentialsError } from "../tls/credentials.ts";
 import { flushDropLogs } from "../log-throttle.ts";
+import { TlsClientTable } from "../tls/identity.ts";
 
 export interface RunningTally {
   store: Store;
   accounting: AccountingCore;
   radius: RadiusServer;
+  /** Null without radius.radsec. */
+  radsec: RadsecServer | null;
   tacacs: TacacsServer | null;
   dictionary: Dictionary;
   plugins(): PluginHost;
@@ -45,7 +49,7 @@ export interface RunningTally {
   tls: TlsCredentials | null;
   /** This Tally's metrics: `metrics.registry.metrics()` is the Prometheus text for /metrics. */
   metrics: Metrics;
-  addresses: { auth?: AddressInfo; acct?: AddressInfo; tacacs?: { address: string; port: number }; tacacsTls?: { address: string; port: number } };
+  addresses: { auth?: AddressInfo; acct?: AddressInfo; radsec?: AddressInfo; tacacs?: { address: string; port: number }; tacacsTls?: { address: string; port: number } };
   /**
    * Re-reads the config file: clients, users, groups, dictionaries and plugins change for the
    * next request; in-flight requests finish with what they started with. On any error the
@@ -166,6 +170,11 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
     },
     { clients: new ClientTable(config.clients), dictionary, users, accounting: service, plugins: () => plugins, logger, metrics, limits: limitSettings(config) },
   );
+  // The config loader refuses radius.radsec without tls, so tls is there when radsec is.
+  const radsec =
+    config.radius.radsec === null || tls === null
+      ? null
+      : new RadsecServer(config.radius.radsec, { credentials: tls, clients: new TlsClientTable(config.clients), radius, logger, metrics });
   const tacacs =
     config.tacacs.listen === null && config.tacacs.tls === null
       ? null
@@ -177,6 +186,7 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
   let addresses: RunningTally["addresses"];
   try {
     addresses = await radius.start();
+    if (radsec) addresses.radsec = await radsec.start();
     if (tacacs) {
       const { tacacs: plain, tacacsTls } = await tacacs.start();
       if (plain) addresses.tacacs = plain;
@@ -185,6 +195,7 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
     for (const c of connectors) c.start();
   } catch (e) {
     await radius.stop();
+    await radsec?.stop();
     await tacacs?.stop();
     await plugins.close();
     metrics.close();
@@ -218,6 +229,7 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
     dictionary = nextDictionary;
     users = new UserDirectory(next.users, next.groups, store);
     radius.update({ clients: new ClientTable(next.clients), users, dictionary, limits: limitSettings(next) });
+    radsec?.update(new TlsClientTable(next.clients));
     tacacs?.update({ clients: next.clients, users });
     disconnector.update(next.clients, dictionary);
     if (http !== null && next.http !== null) http.update(next.http);
@@ -243,7 +255,7 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
       );
     } catch (e) {
       for (const c of connectors) c.stop();
-      await Promise.all([radius.stop(), tacacs?.stop()]);
+      await Promise.all([radius.stop(), radsec?.stop(), tacacs?.stop()]);
       await plugins.close();
       metrics.close();
       await store.close();
@@ -263,6 +275,7 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
     store,
     accounting,
     radius,
+    radsec,
     tacacs,
     get dictionary() {
       return dictionary;
@@ -281,7 +294,7 @@ export async function startTally(config: Config, logger: Logger): Promise<Runnin
       await http?.close();
       service.events.close();
       for (const c of connectors) c.stop();
-      await Promise.all([radius.stop(), tacacs?.stop()]);
+      await Promise.all([radius.stop(), radsec?.stop(), tacacs?.stop()]);
       flushDropLogs(logger);
       await accounting.close();
       await plugins.close();
