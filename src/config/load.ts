@@ -155,6 +155,7 @@ export interface Config {
     idleTimeout: number;
     maxConnections: number;
     maxConnectionsPerSource: number;
+    maxPending: number;
     handshakeTimeout: number;
     packetTimeout: number;
     maxBodyLength: number;

@@ -302,6 +302,8 @@ export const configSchema = z.strictObject({
       maxConnections: z.number().int().min(1).max(100000).default(1000),
       /** Most simultaneous connections from one source address. */
       maxConnectionsPerSource: z.number().int().min(1).max(100000).default(100),
+      /** Requests being worked on at once (waiting for the store or plugins); beyond it connections are not read until some finish. */
+      maxPending: z.number().int().min(1).max(1_000_000).default(20000),
       /** Seconds a TLS handshake may take. */
       handshakeTimeout: z.number().int().min(1).max(120).default(10),
       /** Seconds a packet may take to arrive once its first byte has (a byte-a-second sender is cut off). */
@@ -317,6 +319,7 @@ export const configSchema = z.strictObject({
       idleTimeout: 60,
       maxConnections: 1000,
       maxConnectionsPerSource: 100,
+      maxPending: 20000,
       handshakeTimeout: 10,
       packetTimeout: 10,
       maxBodyLength: 65536,

@@ -31,6 +31,7 @@ import type { TacacsHeader } from "./header.ts";
 import { FrameReader, openPacket, sealPacket } from "./packet.ts";
 import type { TacacsDropReason } from "./server.ts";
 import { recordFromAcctRequest } from "./to-record.ts";
+import type { PendingGate } from "./pending.ts";
 
 /** Who is on the other end, and how we reached them. */
 export interface TacacsPeer {
@@ -43,6 +44,10 @@ export interface TacacsPeer {
 /** What a connection needs from its server: settings, collaborators, counters and the drop counter. */
 export interface ConnectionContext {
   options: { maxBodyLength: number; loginRounds: number; packetTimeout: number };
+  /** Requests being worked on, all connections together (tacacs.maxPending). */
+  pending: PendingGate;
+  /** Called when this connection stops being read because `pending` is full. */
+  paused(source: string): void;
   deps: { users: UserDirectory; accounting: AccountingService; plugins: () => PluginHost; logger: Logger; metrics?: RequestMetrics };
   counters: { requests: Record<string, number>; replies: Record<string, number> };
   drop(reason: TacacsDropReason, source: string, extra?: Record<string, unknown>): void;
@@ -117,10 +122,32 @@ export class Connection {
         this.socket.destroy();
         return;
       }
+      if (this.ctx.pending.full && !this.socket.destroyed) return this.pause();
       this.watchPacket(frames.length > 0);
     });
-    this.socket.once("close", () => clearTimeout(this.packetTimer));
+    this.socket.once("close", () => {
+      clearTimeout(this.packetTimer);
+      this.ctx.pending.cancel(this.resume);
+    });
   }
+
+  /**
+   * Stops reading until the pending work falls below tacacs.maxPending. The packet deadline is
+   * off meanwhile: the rest of a packet not read because of us is not the device's delay.
+   */
+  private pause(): void {
+    this.socket.pause();
+    clearTimeout(this.packetTimer);
+    this.packetTimer = undefined;
+    this.ctx.paused(this.source);
+    this.ctx.pending.whenOpen(this.resume);
+  }
+
+  private readonly resume = (): void => {
+    if (this.socket.destroyed) return;
+    this.socket.resume();
+    this.watchPacket(false);
+  };
 
   /**
    * Starts the packet deadline when a packet has begun and stops it when none is pending. Each
@@ -223,6 +250,7 @@ export class Connection {
         : header.type === PacketType.Authorization
           ? this.onAuthorization(header, body)
           : this.onAccounting(header, body);
+    this.ctx.pending.hold(work);
     work.catch((err: unknown) => {
       this.ctx.deps.logger.error({ err, client: this.client.name }, "TACACS+ session failed");
       this.send(header, errorBody(header.type, "internal error"));

@@ -20,6 +20,7 @@ import { offersEarlyData, TLS_HANDSHAKE_RECORD } from "../tls/client-hello.ts";
 import { TlsClientTable } from "../tls/identity.ts";
 import { Connection, type ConnectionContext, type TacacsPeer } from "./connection.ts";
 import { ConnectionLimits } from "./connection-limits.ts";
+import { PendingGate } from "./pending.ts";
 
 export const tacacsDropText = {
   "unknown-client": "source address is not a client of this listener (a tacacsKey for TCP, a certificate for TLS)",
@@ -54,6 +55,8 @@ export interface TacacsServerOptions {
   idleTimeout: number;
   maxConnections: number;
   maxConnectionsPerSource: number;
+  /** Requests being worked on at once, all connections together; beyond it connections are not read. */
+  maxPending: number;
   handshakeTimeout: number;
   packetTimeout: number;
   maxBodyLength: number;
@@ -76,6 +79,8 @@ export interface TacacsCounters {
   requests: Record<string, number>;
   replies: Record<string, number>;
   drops: Partial<Record<TacacsDropReason, number>>;
+  /** Times a connection stopped being read because tacacs.maxPending requests were pending. */
+  paused: number;
 }
 
 export interface TacacsAddresses {
@@ -118,7 +123,10 @@ export class TacacsServer {
   private keyed: AddressTable<TacacsPeer>;
   private certified: TlsClientTable;
   private readonly limits: ConnectionLimits;
-  readonly counters: TacacsCounters = { connections: 0, requests: {}, replies: {}, drops: {} };
+  private readonly pending: PendingGate;
+  /** When a connection was last paused for maxPending and that was logged (at most every 10 s). */
+  private pausedLoggedAt = 0;
+  readonly counters: TacacsCounters = { connections: 0, requests: {}, replies: {}, drops: {}, paused: 0 };
 
   constructor(
     private readonly options: TacacsServerOptions,
@@ -128,6 +136,7 @@ export class TacacsServer {
     this.keyed = keyedClients(deps.clients);
     this.certified = new TlsClientTable(deps.clients);
     this.limits = new ConnectionLimits(options.maxConnections, options.maxConnectionsPerSource);
+    this.pending = new PendingGate(options.maxPending);
   }
 
   /** A reload: new clients and users apply to new connections; open ones finish as they were. */
@@ -348,6 +357,19 @@ export class TacacsServer {
 
   /** What a new connection works with; a reload later does not change it. */
   private context(): ConnectionContext {
-    return { options: this.options, deps: this.deps, counters: this.counters, drop: this.drop.bind(this) };
+    return {
+      options: this.options,
+      deps: this.deps,
+      counters: this.counters,
+      drop: this.drop.bind(this),
+      pending: this.pending,
+      paused: (source) => {
+        this.counters.paused++;
+        const now = Date.now();
+        if (now - this.pausedLoggedAt < 10_000) return;
+        this.pausedLoggedAt = now;
+        this.deps.logger.warn({ source, pending: this.pending.pending, maxPending: this.options.maxPending, paused: this.counters.paused }, "TACACS+ pending work at tacacs.maxPending: connections wait to be read");
+      },
+    };
   }
 }
