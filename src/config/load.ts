@@ -31,6 +31,8 @@ export interface ClientConfig {
   certificate: CertificateIdentity | null;
   /** RADIUS requests per second from all its addresses; null: no limit. */
   rateLimit: RateLimit | null;
+  /** The NAS names its Accounting-Requests may carry; null: any. */
+  nas: string[] | null;
   /** BlastRADIUS: see src/radius/blastradius.ts. */
   requireMessageAuthenticator: boolean | "auto";
   limitProxyState: boolean | "auto";
@@ -271,6 +273,7 @@ export function buildConfig(file: string, doc: unknown): Config {
       tacacsKey: secret("tacacsKey"),
       certificate: cl.certificate === undefined ? null : { subject: cl.certificate.subject === undefined ? null : parseSubject(cl.certificate.subject), san: cl.certificate.san ?? null },
       rateLimit: cl.rateLimit === undefined ? null : bucket(cl.rateLimit),
+      nas: cl.nas ?? null,
       requireMessageAuthenticator: cl.requireMessageAuthenticator,
       limitProxyState: cl.limitProxyState,
       coa: {

@@ -106,6 +106,11 @@ export const clientSchema = z.strictObject({
   certificate: certificateIdentitySchema.optional(),
   /** RADIUS requests per second from all of this client's addresses together; more are dropped. */
   rateLimit: rateLimitSchema.optional(),
+  /**
+   * The NASes this client may send accounting for (NAS-Identifier, else NAS-IP-Address); an
+   * Accounting-Request naming another is dropped. Default: any (a proxy forwards for many).
+   */
+  nas: z.array(z.string().min(1, "expected a NAS-Identifier or an address")).min(1, "expected at least one NAS name").optional(),
   /** Where the NAS's dynamic-authorization server listens (RFC 5176). */
   coa: z
     .strictObject({

@@ -29,6 +29,7 @@ export const dropReasonText = {
   "missing-status-type": "Accounting-Request without Acct-Status-Type",
   "unsupported-status-type": "Acct-Status-Type Tally does not account",
   "missing-session-id": "session record without Acct-Session-Id",
+  "nas-not-allowed": "Accounting-Request names a NAS not in the client's nas list",
   "store-failed": "the store could not commit the record; the NAS will retransmit",
   "duplicate-in-progress": "retransmission of a request still being processed",
 } as const satisfies Record<PacketDecodeFailure | string, string>;

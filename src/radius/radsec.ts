@@ -14,7 +14,7 @@ import type { ClientConfig, RadsecListenConfig } from "../config/load.ts";
 import type { RequestMetrics } from "../metrics/sink.ts";
 import type { TlsCredentials } from "../tls/credentials.ts";
 import type { TlsClientTable } from "../tls/identity.ts";
-import { normaliseAddress, type RadiusClient } from "./clients.ts";
+import { allowedNas, normaliseAddress, type RadiusClient } from "./clients.ts";
 import { RADSEC_SHARED_SECRET } from "./constants.ts";
 import { dropReasonText, type DropReason } from "./drops.ts";
 import type { RadiusServer } from "./server.ts";
@@ -57,7 +57,7 @@ export interface RadsecCounters {
 
 /** A configured client as RADIUS sees it over TLS: the fixed secret, and no BlastRADIUS rules (server.ts). */
 function radsecClient(config: ClientConfig): RadiusClient {
-  return { name: config.name, secret: Buffer.from(RADSEC_SHARED_SECRET), requireMessageAuthenticator: false, limitProxyState: false };
+  return { name: config.name, secret: Buffer.from(RADSEC_SHARED_SECRET), requireMessageAuthenticator: false, limitProxyState: false, nas: allowedNas(config) };
 }
 
 interface Connection {

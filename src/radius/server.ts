@@ -14,7 +14,7 @@ import type { PluginHost } from "../plugins/host.ts";
 import type { UserDirectory } from "../auth/users.ts";
 import { decideAccess } from "./access.ts";
 import { BlastRadiusPolicy } from "./blastradius.ts";
-import { normaliseAddress, type ClientTable, type RadiusClient } from "./clients.ts";
+import { nasName, normaliseAddress, type ClientTable, type RadiusClient } from "./clients.ts";
 import { PacketCode, packetCodeName } from "./constants.ts";
 import { checkMessageAuthenticator, verifyAccountingRequest } from "./crypto.ts";
 import type { Dictionary } from "./dictionary.ts";
@@ -319,6 +319,11 @@ export class RadiusServer {
       return { response: null, outcome: "dropped" };
     }
     let record = result.record;
+    // A client bound to its NASes cannot write into another NAS's sessions (docs/security.md).
+    if (client.nas !== null && !client.nas.has(nasName(record.nas))) {
+      this.drop("nas-not-allowed", rinfo, { client: client.name, nas: record.nas });
+      return { response: null, outcome: "dropped" };
+    }
     if (record.kind === "start" && record.user !== null) {
       const granted = this.grantedIntervals.get(`${client.name}\0${record.user}`);
       if (granted !== undefined) record = { ...record, interimInterval: granted };
