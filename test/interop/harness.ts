@@ -213,6 +213,16 @@ export interface RadclientResult {
   code: number;
 }
 
+/**
+ * radclient's input for one packet: `Name = value` lines; strings are quoted unless they look
+ * like a dictionary value name (`Start`, `Interim-Update`).
+ */
+export function attrs(lines: Record<string, string | number>): string {
+  return Object.entries(lines)
+    .map(([k, v]) => `${k} = ${typeof v === "string" && !/^[A-Z][A-Za-z-]+$/.test(v) ? `"${v}"` : v}`)
+    .join("\n");
+}
+
 /** Runs Debian's radclient with `input` as its packet file (blank lines separate packets). */
 export async function radclient(
   server: string,

@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { radclient, startTally, type TallyProcess } from "./harness.ts";
+import { attrs, radclient, startTally, type TallyProcess } from "./harness.ts";
 
 interface SessionJson {
   id: number;
@@ -21,12 +21,6 @@ interface SessionJson {
   outputPackets: number;
   sessionTime: number;
   terminateCause: string | null;
-}
-
-function attrs(lines: Record<string, string | number>): string {
-  return Object.entries(lines)
-    .map(([k, v]) => `${k} = ${typeof v === "string" && !/^[A-Z][A-Za-z-]+$/.test(v) ? `"${v}"` : v}`)
-    .join("\n");
 }
 
 async function sessions(tally: TallyProcess, ...args: string[]): Promise<SessionJson[]> {

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { makePki, type TestPki } from "../support/certs.ts";
 import { freeUdpPort } from "../support/ports.ts";
-import { radclient, sleep, startTally, until, type TallyProcess } from "./harness.ts";
+import { attrs, radclient, sleep, startTally, until, type TallyProcess } from "./harness.ts";
 
 /** The UDP secret between radclient and radsecproxy (the TLS leg uses "radsec"). */
 const NAS_SECRET = "nassecret";
@@ -25,12 +25,6 @@ interface SessionJson {
   outputOctets: number;
   sessionTime: number;
   terminateCause: string | null;
-}
-
-function attrs(lines: Record<string, string | number>): string {
-  return Object.entries(lines)
-    .map(([k, v]) => `${k} = ${typeof v === "string" && !/^[A-Z][A-Za-z-]+$/.test(v) ? `"${v}"` : v}`)
-    .join("\n");
 }
 
 /** radsecproxy's configuration as docs/radsec.md shows it: UDP in from the NAS, TLS out to Tally. */
