@@ -11,7 +11,7 @@ import { spawnSync } from "node:child_process";
 import { appendFileSync, copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import type { ClientConfig } from "../../src/config/load.ts";
+import { buildConfig, type ClientConfig } from "../../src/config/load.ts";
 import { recordFromDetailEntry, parseFreeradiusDate, type EntryContext } from "../../src/import/detail-entry.ts";
 import { parseDetailLine, readDetailEntries, type DetailEntry } from "../../src/import/detail-reader.ts";
 import { fileIdentity, ImportState, resumePoint } from "../../src/import/state.ts";
@@ -27,8 +27,9 @@ import { writeSyntheticDetail } from "./synthetic.ts";
 const VECTORS = join(import.meta.dirname, "vectors");
 const G = 2 ** 32;
 
+/** A client as tally.yaml makes it (buildConfig), not a hand-made partial one. */
 function client(name: string, address: string, prefix: number): ClientConfig {
-  return { name, address: { address, prefix, family: "ipv4" }, secret: Buffer.from("s") } as ClientConfig;
+  return buildConfig("/test/tally.yaml", { clients: [{ name, address: `${address}/${prefix}`, secret: "s" }] }).clients[0]!;
 }
 const context: EntryContext = {
   dictionary: Dictionary.builtin(),

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import type { ClientConfig } from "../../src/config/load.ts";
+import { buildConfig } from "../../src/config/load.ts";
 import { importDetailFiles, type ImportOptions } from "../../src/import/import-detail.ts";
 import { ImportState } from "../../src/import/state.ts";
 import { ClientTable } from "../../src/radius/clients.ts";
@@ -24,7 +24,7 @@ describe("importDetailFiles", () => {
     const total = await writeSyntheticDetail(file, 50); // 200 entries
     const store = SqliteStore.open(tmp.file("tally.db"));
     try {
-      const context = { dictionary: Dictionary.builtin(), clients: new ClientTable([{ name: "lab", address: { address: "127.0.0.0", prefix: 8, family: "ipv4" }, secret: Buffer.from("s") } as ClientConfig]) };
+      const context = { dictionary: Dictionary.builtin(), clients: new ClientTable(buildConfig("/test/tally.yaml", { clients: [{ name: "lab", address: "127.0.0.0/8", secret: "s" }] }).clients) };
       const base = (state: ImportState): ImportOptions => ({ files: [file], store, state, context, defaultInterimInterval: null, batchSize: 30, shouldStop: () => false });
 
       const state = await ImportState.load(tmp.file("state.json"));

@@ -78,8 +78,10 @@ describe("OpenVPN connector with a real OpenVPN 2.6", { skip: unavailable ?? fal
     // Each interim goes out within about half a bytecount period (0.5 s) of its anchored due
     // time, so one gap can be up to a second shorter or longer; the mean cannot drift.
     assert.ok(gaps.every((g) => g >= 0.8 && g <= 4.5), `interims about 2 s apart: ${gaps.join(", ")}`);
-    const mean = gaps.reduce((a, b) => a + b, 0) / gaps.length;
-    assert.ok(mean >= 1.5 && mean <= 3, `interims about 2 s apart on average: ${gaps.join(", ")}`);
+    // Over the whole span only the first and the last interim's jitter counts (each within about
+    // half a period, more under load): an interval that drifted would miss by a period per gap.
+    const span = gaps.reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(span - 2 * gaps.length) <= 1.2, `interims 2 s apart on average: gaps ${gaps.join(", ")}`);
     } finally {
       await c.stop();
     }
