@@ -28,7 +28,7 @@ import {
 } from "./bodies.ts";
 import { AcctStatus, AuthenStatus, AuthorStatus, HeaderFlag, MAX_ARG_COUNT, MAX_SHORT_FIELD_LENGTH, PacketType, acctStatusName, authenStatusName, authorStatusName, packetTypeName } from "./constants.ts";
 import type { TacacsHeader } from "./header.ts";
-import { FrameReader, openPacket, sealPacket } from "./packet.ts";
+import { FrameReader, openPacket, sealPacket, type Frame } from "./packet.ts";
 import type { TacacsDropReason } from "./server.ts";
 import { recordFromAcctRequest } from "./to-record.ts";
 import type { PendingGate } from "./pending.ts";
@@ -101,6 +101,12 @@ export class Connection {
   private packetTimer: NodeJS.Timeout | undefined;
   /** Over TLS (RFC 9887): every packet carries the UNENCRYPTED flag, none is obfuscated. */
   private readonly overTls: boolean;
+  /** Frames read but not yet served (reading stopped for tacacs.maxPending). */
+  private readonly queue: Frame[] = [];
+  /** This connection's requests being worked on. */
+  private inFlight = 0;
+  /** Not read until the pending work has room (see drain). */
+  private paused = false;
 
   constructor(
     private readonly ctx: ConnectionContext,
@@ -116,14 +122,14 @@ export class Connection {
   listen(): void {
     this.socket.on("data", (chunk: Buffer) => {
       const { frames, failure } = this.reader.push(chunk);
-      for (const f of frames) this.onFrame(f.header, f.rawBody);
+      this.queue.push(...frames);
+      this.drain();
       if (failure) {
         this.ctx.drop(failure.reason, this.source, { client: this.client.name, offset: failure.offset });
         this.socket.destroy();
         return;
       }
-      if (this.ctx.pending.full && !this.socket.destroyed) return this.pause();
-      this.watchPacket(frames.length > 0);
+      if (!this.paused) this.watchPacket(frames.length > 0);
     });
     this.socket.once("close", () => {
       clearTimeout(this.packetTimer);
@@ -132,10 +138,24 @@ export class Connection {
   }
 
   /**
-   * Stops reading until the pending work falls below tacacs.maxPending. The packet deadline is
-   * off meanwhile: the rest of a packet not read because of us is not the device's delay.
+   * Serves the frames read so far, in order, until tacacs.maxPending requests are pending and
+   * this connection has one of them: then it stops reading (TCP holds the device's next packets)
+   * until there is room. A connection with nothing pending is always served, so a login on
+   * another connection goes on while accounting is backed up; the pending total stays within
+   * maxPending plus one per connection.
    */
+  private drain(): void {
+    while (this.queue.length > 0 && !this.socket.destroyed) {
+      if (this.ctx.pending.full && this.inFlight > 0) return this.pause();
+      const f = this.queue.shift()!;
+      this.onFrame(f.header, f.rawBody);
+    }
+  }
+
+  /** The packet deadline is off while paused: the rest of a packet we do not read is not the device's delay. */
   private pause(): void {
+    if (this.paused) return;
+    this.paused = true;
     this.socket.pause();
     clearTimeout(this.packetTimer);
     this.packetTimer = undefined;
@@ -143,8 +163,13 @@ export class Connection {
     this.ctx.pending.whenOpen(this.resume);
   }
 
+  /** Called when the gate has room, or when this connection's last pending request is answered. */
   private readonly resume = (): void => {
-    if (this.socket.destroyed) return;
+    if (!this.paused || this.socket.destroyed) return;
+    this.paused = false;
+    this.ctx.pending.cancel(this.resume);
+    this.drain();
+    if (this.paused) return;
     this.socket.resume();
     this.watchPacket(false);
   };
@@ -250,7 +275,13 @@ export class Connection {
         : header.type === PacketType.Authorization
           ? this.onAuthorization(header, body)
           : this.onAccounting(header, body);
+    this.inFlight++;
     this.ctx.pending.hold(work);
+    const settled = () => {
+      this.inFlight--;
+      if (this.inFlight === 0) this.resume();
+    };
+    work.then(settled, settled);
     work.catch((err: unknown) => {
       this.ctx.deps.logger.error({ err, client: this.client.name }, "TACACS+ session failed");
       this.send(header, errorBody(header.type, "internal error"));

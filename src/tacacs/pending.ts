@@ -1,8 +1,8 @@
 // A cap on TACACS+ requests being worked on (waiting for the store or plugins), all connections
-// together. TCP gives back-pressure for free: a connection that finds the gate full stops being
-// read (socket.pause) until enough work has finished, so the device's own TCP window holds its
-// next packets. Nothing is refused and nothing is lost; memory stays bounded by the cap plus at
-// most one read chunk per connection (the frames of a chunk already read are still served).
+// together. TCP gives back-pressure for free: a connection with a request pending that finds the
+// gate full is not served further and stops being read (socket.pause) until enough work has
+// finished, so the device's own TCP window holds its next packets. Nothing is refused and
+// nothing is lost; the total stays within the cap plus one per connection (connection.ts drain).
 
 export class PendingGate {
   private count = 0;

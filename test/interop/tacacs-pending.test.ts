@@ -1,7 +1,8 @@
 // tacacs.maxPending: with accounting held up (a plugin that waits until released), a device
-// sending many requests on one single-connection link gets only maxPending of them taken in;
-// the rest wait in TCP, unread, and are all answered once work finishes. A login on another
-// connection is still served meanwhile. Without the gate all twelve would be in the plugin.
+// sending many requests on one single-connection link gets exactly maxPending of them taken in,
+// however its packets arrive in chunks; the rest wait unread, and are all answered once work
+// finishes. A login on another connection (nothing pending on it) is still served meanwhile.
+// Without the gate all twelve would be in the plugin.
 
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -34,6 +35,8 @@ describe("TACACS+ pending work: tacacs.maxPending", () => {
     );
   });
   after(async () => {
+    // Whatever happened, let the plugin go, so the server can stop.
+    writeFileSync(releaseFile, "");
     await tally.cleanup();
   });
 
