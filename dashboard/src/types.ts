@@ -1,5 +1,5 @@
 // The JSON shapes of Tally's HTTP API, as the dashboard reads them (src/model/session.ts
-// sessionToJson; records as `tally records --json`).
+// sessionToJson, src/model/record.ts recordToJson).
 
 // The session shape is the server's own (one definition, type-only: nothing of the server is
 // bundled).
@@ -8,26 +8,8 @@ import type { Protocol } from "../../src/model/record.ts";
 
 export type { Protocol } from "../../src/model/record.ts";
 export type { SessionJson, SessionStatus } from "../../src/model/session.ts";
+export type { RecordJson } from "../../src/model/record.ts";
 
-export interface RecordJson {
-  id: number;
-  protocol: Protocol;
-  kind: "start" | "interim" | "stop" | "on" | "off";
-  receivedAt: string;
-  eventTime: string;
-  client: string;
-  nas: string;
-  user: string | null;
-  sessionId: string | null;
-  inputOctets: number | null;
-  outputOctets: number | null;
-  sessionTime: number | null;
-  terminateCause: string | null;
-  clientAddress: string | null;
-  nasPort: string | null;
-  command: string | null;
-  attributes: { name: string; value: string | number; tag?: number }[];
-}
 
 export interface SessionsPage {
   sessions: SessionJson[];

@@ -1,6 +1,7 @@
 // `tally records`: the accounting records of one session, in the order they were stored.
 
 import type { Command } from "commander";
+import { recordToJson } from "../model/record.ts";
 import { action, formatTime, parsePositiveInt, printJson, printTable, UsageError, withStore, type GlobalOptions } from "./common.ts";
 
 export function register(program: Command): void {
@@ -16,9 +17,7 @@ export function register(program: Command): void {
           if ((await store.getSession(id)) === null) throw new UsageError(`--session: no session with id ${id}`);
           const records = await store.listRecords(id);
           if (o.json) {
-            return printJson(
-              records.map((r) => ({ ...r, receivedAt: new Date(r.receivedAt).toISOString(), eventTime: new Date(r.eventTime).toISOString() })),
-            );
+            return printJson(records.map(recordToJson));
           }
           printTable(
             ["ID", "KIND", "EVENT-TIME", "TIME", "IN", "OUT", "CAUSE"],

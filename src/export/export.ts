@@ -63,7 +63,7 @@ export async function exportRows(o: ExportOptions): Promise<number> {
   for (;;) {
     const page =
       o.what === "records"
-        ? (await o.store.exportRecords(o.range, afterId, pageSize)).map((r) => ({ id: r.id, row: recordToJson(r) as Record<string, unknown> }))
+        ? (await o.store.exportRecords(o.range, afterId, pageSize)).map((r) => ({ id: r.id, row: recordToJson(r) }))
         : (await o.store.exportSessions(o.range, afterId, pageSize)).map((s) => ({ id: s.id, row: sessionRow(s) }));
     if (page.length === 0) break;
     let text = "";

@@ -2,42 +2,17 @@
 // print (times as ISO 8601 UTC), so one name means one thing in every output. CSV has one
 // column per key, in this order; a record's attributes are one column of JSON text.
 
-import type { StoredRecord } from "../model/record.ts";
+import type { RecordJson } from "../model/record.ts";
+export { recordToJson } from "../model/record.ts";
 import { sessionToJson, type Session } from "../model/session.ts";
 import type { CsvValue } from "./csv.ts";
 
+/** The keys of recordToJson (src/model/record.ts), in its order. */
 export const RECORD_COLUMNS = [
   "id", "sessionPk", "protocol", "kind", "receivedAt", "eventTime", "client", "nas", "user", "sessionId",
   "inputOctets", "outputOctets", "inputPackets", "outputPackets", "sessionTime", "terminateCause",
   "framedAddress", "clientAddress", "nasPort", "command", "attributes", "dedupKey",
-] as const;
-
-export function recordToJson(r: StoredRecord): Record<(typeof RECORD_COLUMNS)[number], unknown> {
-  return {
-    id: r.id,
-    sessionPk: r.sessionPk,
-    protocol: r.protocol,
-    kind: r.kind,
-    receivedAt: new Date(r.receivedAt).toISOString(),
-    eventTime: new Date(r.eventTime).toISOString(),
-    client: r.client,
-    nas: r.nas,
-    user: r.user,
-    sessionId: r.sessionId,
-    inputOctets: r.inputOctets,
-    outputOctets: r.outputOctets,
-    inputPackets: r.inputPackets,
-    outputPackets: r.outputPackets,
-    sessionTime: r.sessionTime,
-    terminateCause: r.terminateCause,
-    framedAddress: r.framedAddress,
-    clientAddress: r.clientAddress,
-    nasPort: r.nasPort,
-    command: r.command,
-    attributes: r.attributes,
-    dedupKey: r.dedupKey,
-  };
-}
+] as const satisfies readonly (keyof RecordJson)[];
 
 /** The keys of sessionToJson, in its order (a test keeps the two the same). */
 export const SESSION_COLUMNS = [

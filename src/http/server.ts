@@ -11,9 +11,8 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Logger } from "pino";
 import type { SessionEvents } from "../accounting/events.ts";
 import type { DisconnectOutcome } from "../disconnect/disconnector.ts";
-import type { StoredRecord } from "../model/record.ts";
 import { sessionToJson, type Session, type SessionStatus } from "../model/session.ts";
-import type { Protocol } from "../model/record.ts";
+import { recordToJson, type Protocol } from "../model/record.ts";
 import type { Store, UsageDay } from "../store/store.ts";
 import { buildOpenApi, type RouteDoc } from "./openapi.ts";
 
@@ -61,10 +60,6 @@ const MIME: Record<string, string> = {
   ".map": "application/json",
   ".ico": "image/x-icon",
 };
-
-export function recordToJson(r: StoredRecord): Record<string, unknown> {
-  return { ...r, receivedAt: new Date(r.receivedAt).toISOString(), eventTime: new Date(r.eventTime).toISOString() };
-}
 
 /** An opaque cursor for the next page of sessions (newest first: updated_at, then id). */
 function encodeCursor(s: Session): string {

@@ -66,3 +66,59 @@ export interface StoredRecord extends AccountingRecord {
   readonly id: number;
   readonly sessionPk: number | null;
 }
+
+/**
+ * A stored record as JSON, the one shape `tally records --json`, the HTTP API and `tally export`
+ * print: the record's fields in a fixed order, times as ISO 8601 UTC.
+ */
+export type RecordJson = {
+  id: number;
+  sessionPk: number | null;
+  protocol: Protocol;
+  kind: RecordKind;
+  receivedAt: string;
+  eventTime: string;
+  client: string;
+  nas: string;
+  user: string | null;
+  sessionId: string | null;
+  inputOctets: number | null;
+  outputOctets: number | null;
+  inputPackets: number | null;
+  outputPackets: number | null;
+  sessionTime: number | null;
+  terminateCause: string | null;
+  framedAddress: string | null;
+  clientAddress: string | null;
+  nasPort: string | null;
+  command: string | null;
+  attributes: readonly RecordAttribute[];
+  dedupKey: string;
+};
+
+export function recordToJson(r: StoredRecord): RecordJson {
+  return {
+    id: r.id,
+    sessionPk: r.sessionPk,
+    protocol: r.protocol,
+    kind: r.kind,
+    receivedAt: new Date(r.receivedAt).toISOString(),
+    eventTime: new Date(r.eventTime).toISOString(),
+    client: r.client,
+    nas: r.nas,
+    user: r.user,
+    sessionId: r.sessionId,
+    inputOctets: r.inputOctets,
+    outputOctets: r.outputOctets,
+    inputPackets: r.inputPackets,
+    outputPackets: r.outputPackets,
+    sessionTime: r.sessionTime,
+    terminateCause: r.terminateCause,
+    framedAddress: r.framedAddress,
+    clientAddress: r.clientAddress,
+    nasPort: r.nasPort,
+    command: r.command,
+    attributes: r.attributes,
+    dedupKey: r.dedupKey,
+  };
+}

@@ -48,9 +48,9 @@ function seed(): FakeData {
     records: [],
     commands: [
       {
-        id: 10, protocol: "tacacs", kind: "stop", receivedAt: t(5000), eventTime: t(5000), client: "lab", nas: "switch1", user: "bob", sessionId: "7",
-        inputOctets: null, outputOctets: null, sessionTime: null, terminateCause: null, clientAddress: "192.0.2.9", nasPort: "tty1",
-        command: "show running-config", attributes: [{ name: "priv-lvl", value: "15" }],
+        id: 10, sessionPk: null, protocol: "tacacs", kind: "stop", receivedAt: t(5000), eventTime: t(5000), client: "lab", nas: "switch1", user: "bob", sessionId: "7",
+        inputOctets: null, outputOctets: null, inputPackets: null, outputPackets: null, sessionTime: null, terminateCause: null, framedAddress: null,
+        clientAddress: "192.0.2.9", nasPort: "tty1", command: "show running-config", attributes: [{ name: "priv-lvl", value: "15" }], dedupKey: "d10",
       },
     ],
     nas: [

@@ -11,8 +11,8 @@ import { after, before, describe, it } from "node:test";
 import { parse } from "csv-parse";
 import { parse as parseSync } from "csv-parse/sync";
 import { exportRows, highestId } from "../../src/export/export.ts";
-import { SESSION_COLUMNS } from "../../src/export/rows.ts";
-import type { StoredRecord } from "../../src/model/record.ts";
+import { RECORD_COLUMNS, SESSION_COLUMNS } from "../../src/export/rows.ts";
+import { recordToJson, type StoredRecord } from "../../src/model/record.ts";
 import { sessionToJson, type Session } from "../../src/model/session.ts";
 import { PostgresStore } from "../../src/store/postgres.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
@@ -173,6 +173,15 @@ for (const backend of ["sqlite", "postgres"] as const) {
         disconnectReason: null, note: null,
       };
       assert.deepEqual([...SESSION_COLUMNS], Object.keys(sessionToJson(s)));
+    });
+
+    it("the columns of a record CSV are the keys of tally records --json, in order", () => {
+      const r: StoredRecord = {
+        id: 1, sessionPk: null, protocol: "radius", kind: "start", receivedAt: 0, eventTime: 0, client: "c", nas: "n", user: null,
+        sessionId: "x", inputOctets: null, outputOctets: null, inputPackets: null, outputPackets: null, sessionTime: null,
+        terminateCause: null, framedAddress: null, clientAddress: null, nasPort: null, command: null, attributes: [], dedupKey: "k",
+      };
+      assert.deepEqual([...RECORD_COLUMNS], Object.keys(recordToJson(r)));
     });
   });
 }
