@@ -1,11 +1,10 @@
 // The RADIUS view of the NAS table: clients that have a RADIUS secret.
 
-import { isIPv6 } from "node:net";
-import { AddressTable } from "../auth/address-table.ts";
+import { AddressTable, canonicalAddress } from "../auth/address-table.ts";
 import type { ClientConfig } from "../config/load.ts";
 import type { BlastRadiusSetting } from "./blastradius.ts";
 
-export { normaliseAddress } from "../auth/address-table.ts";
+export { canonicalAddress, normaliseAddress } from "../auth/address-table.ts";
 
 export interface RadiusClient {
   name: string;
@@ -16,14 +15,9 @@ export interface RadiusClient {
   nas: ReadonlySet<string> | null;
 }
 
-/** The `nas` list as a set, with IPv6 addresses in one spelling. */
+/** The `nas` list as a set, addresses in one spelling (compared with canonicalAddress of a record's NAS). */
 export function allowedNas(config: ClientConfig): ReadonlySet<string> | null {
-  return config.nas === null ? null : new Set(config.nas.map(nasName));
-}
-
-/** A NAS name as records carry it: an IPv6 address in its shortest form, anything else as is. */
-export function nasName(name: string): string {
-  return isIPv6(name) ? new URL(`http://[${name}]/`).hostname.slice(1, -1) : name;
+  return config.nas === null ? null : new Set(config.nas.map(canonicalAddress));
 }
 
 export class ClientTable extends AddressTable<RadiusClient> {

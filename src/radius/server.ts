@@ -14,7 +14,7 @@ import type { PluginHost } from "../plugins/host.ts";
 import type { UserDirectory } from "../auth/users.ts";
 import { decideAccess } from "./access.ts";
 import { BlastRadiusPolicy } from "./blastradius.ts";
-import { nasName, normaliseAddress, type ClientTable, type RadiusClient } from "./clients.ts";
+import { canonicalAddress, normaliseAddress, type ClientTable, type RadiusClient } from "./clients.ts";
 import { PacketCode, packetCodeName } from "./constants.ts";
 import { checkMessageAuthenticator, verifyAccountingRequest } from "./crypto.ts";
 import type { Dictionary } from "./dictionary.ts";
@@ -179,7 +179,8 @@ export class RadiusServer {
     // Source check before anything else: unknown sources cost no cryptography.
     const client = rinfo.client ?? this.deps.clients.find(rinfo.address);
     if (client === undefined) return this.drop("unknown-client", rinfo);
-    const refused = this.limiter.admit(normaliseAddress(rinfo.address), client.name);
+    const sourceAddress = normaliseAddress(rinfo.address);
+    const refused = this.limiter.admit(sourceAddress, client.name);
     if (refused !== null) return this.drop(refused, rinfo, { client: client.name });
     const decoded = decodePacket(msg);
     if (!decoded.ok) return this.drop(decoded.reason, rinfo, { client: client.name, offset: decoded.offset });
@@ -224,7 +225,7 @@ export class RadiusServer {
 
     // Duplicate detection keys on the source address, not the port: some NASes
     // (OpenVPN's radiusplugin) retransmit from a new source port with the same identifier.
-    const key = `${normaliseAddress(rinfo.address)}|${packet.code}|${packet.identifier}|${packet.authenticator.toString("hex")}`;
+    const key = `${sourceAddress}|${packet.code}|${packet.identifier}|${packet.authenticator.toString("hex")}`;
     const cached = this.cache.get(key);
     if (cached !== undefined) {
       this.counters.retransmissions++;
@@ -320,7 +321,7 @@ export class RadiusServer {
     }
     let record = result.record;
     // A client bound to its NASes cannot write into another NAS's sessions (docs/security.md).
-    if (client.nas !== null && !client.nas.has(nasName(record.nas))) {
+    if (client.nas !== null && !client.nas.has(canonicalAddress(record.nas))) {
       this.drop("nas-not-allowed", rinfo, { client: client.name, nas: record.nas });
       return { response: null, outcome: "dropped" };
     }

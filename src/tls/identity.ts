@@ -2,9 +2,8 @@
 // address and whose `certificate` identity the peer's (already verified) certificate matches.
 // Pure functions over the certificate Node parsed; used by RadSec and TACACS+ over TLS.
 
-import { isIPv6 } from "node:net";
 import type { PeerCertificate } from "node:tls";
-import { AddressTable, normaliseAddress } from "../auth/address-table.ts";
+import { AddressTable, canonicalAddress } from "../auth/address-table.ts";
 import type { CertificateIdentity, ClientConfig } from "../config/load.ts";
 
 /** "DNS:a, IP Address:192.0.2.1, URI:x" -> ["DNS:a", "IP:192.0.2.1", "URI:x"]. */
@@ -20,8 +19,7 @@ function normaliseSan(entry: string): string {
   const value = entry.slice(colon + 1);
   // DNS names and e-mail domains compare without case; IPv6 addresses in one spelling.
   if (kind === "DNS" || kind === "email") return `${kind}:${value.toLowerCase()}`;
-  // OpenSSL prints IPv6 SANs in full ("2001:DB8:0:0:0:0:0:1"); compare in the shortest form.
-  if (kind === "IP") return `IP:${isIPv6(value) ? new URL(`http://[${value}]/`).hostname.slice(1, -1) : normaliseAddress(value)}`;
+  if (kind === "IP") return `IP:${canonicalAddress(value)}`;
   return entry;
 }
 
