@@ -26,8 +26,21 @@ export interface AddressRange {
   family: "ipv4" | "ipv6";
 }
 
+/**
+ * Most source addresses remembered per table. A table is rebuilt on reload, never changed, so
+ * what an address resolved to stays true; the bound keeps a flood from spoofed sources from
+ * growing it (when full it starts afresh).
+ */
+const MAX_REMEMBERED = 4096;
+
 export class AddressTable<T> {
   private readonly entries: { list: BlockList; value: T }[];
+  /**
+   * Answers by source address as the socket spells it. BlockList.check builds a SocketAddress
+   * per call and costs about 3 µs with a handful of entries: a tenth of what the RADIUS
+   * accounting path spends on a request before the store.
+   */
+  private readonly remembered = new Map<string, T | null>();
 
   constructor(entries: readonly { range: AddressRange; value: T }[]) {
     this.entries = entries.map(({ range, value }) => {
@@ -38,6 +51,15 @@ export class AddressTable<T> {
   }
 
   find(address: string): T | undefined {
+    const known = this.remembered.get(address);
+    if (known !== undefined) return known ?? undefined;
+    const found = this.lookup(address);
+    if (this.remembered.size >= MAX_REMEMBERED) this.remembered.clear();
+    this.remembered.set(address, found ?? null);
+    return found;
+  }
+
+  private lookup(address: string): T | undefined {
     const a = normaliseAddress(address);
     const family = isIPv4(a) ? "ipv4" : "ipv6";
     for (const e of this.entries) if (e.list.check(a, family)) return e.value;

@@ -1,7 +1,7 @@
 // Turns a verified RADIUS Accounting-Request into the protocol-neutral AccountingRecord
 // (RFC 2866, RFC 2869 for Gigawords and Event-Timestamp). Pure: no I/O.
 
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { AccountingRecord, RecordKind } from "../model/record.ts";
 import { decodeAttributes } from "./attributes.ts";
 import { AcctStatusType, Attr } from "./constants.ts";
@@ -57,15 +57,28 @@ function address(p: RadiusPacket, v4: number, v6: number): string | null {
   return b === undefined ? null : (readIpv6(b) ?? null);
 }
 
+/** Reused for the dedup key's input: the main thread builds one key at a time. */
+let identity = Buffer.allocUnsafe(8192);
+
+/**
+ * SHA-256 over "radius\0NAS\0CODE\0" and each attribute but those of notPartOfIdentity as
+ * (type, value length, value): a retransmission gets the key of the first copy. The input is
+ * assembled in one buffer and hashed at once (one update per attribute cost a fifth of the
+ * record's making); the octets, and so the keys already stored, are those of the first version.
+ */
 export function dedupKeyOf(nas: string, p: RadiusPacket): string {
-  const h = createHash("sha256");
-  h.update(`radius\0${nas}\0${p.code}\0`);
+  const head = `radius\0${nas}\0${p.code}\0`;
+  let need = Buffer.byteLength(head);
+  for (const a of p.attributes) need += 2 + a.value.length;
+  if (need > identity.length) identity = Buffer.allocUnsafe(need);
+  let at = identity.write(head, 0);
   for (const a of p.attributes) {
     if (notPartOfIdentity.has(a.type)) continue;
-    h.update(Buffer.from([a.type, a.value.length]));
-    h.update(a.value);
+    identity[at++] = a.type;
+    identity[at++] = a.value.length;
+    at += a.value.copy(identity, at);
   }
-  return h.digest("base64url");
+  return hash("sha256", identity.subarray(0, at), "base64url");
 }
 
 export function recordFromAccountingRequest(p: RadiusPacket, ctx: RecordContext): ToRecordResult {

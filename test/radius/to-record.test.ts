@@ -2,12 +2,14 @@
 // time, the NAS's identity, and the record identity that makes a resent record a duplicate.
 
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
+import fc from "fast-check";
 import { encodeAttribute } from "../../src/radius/attributes.ts";
 import { Dictionary } from "../../src/radius/dictionary.ts";
 import { buildAccountingRequest } from "../../src/radius/message.ts";
 import { decodePacket, type RadiusPacket } from "../../src/radius/packet.ts";
-import { recordFromAccountingRequest, type ToRecordResult } from "../../src/radius/to-record.ts";
+import { dedupKeyOf, recordFromAccountingRequest, type ToRecordResult } from "../../src/radius/to-record.ts";
 
 const dict = Dictionary.builtin();
 const secret = Buffer.from("s");
@@ -86,5 +88,40 @@ describe("RADIUS accounting request to record", () => {
     const next = record({ ...base, "Acct-Session-Time": 120 }, 3);
     assert.equal(first.dedupKey, resent.dedupKey);
     assert.notEqual(first.dedupKey, next.dedupKey);
+  });
+
+  // Keys are stored: a new way of computing them must give the old keys, or a record resent
+  // across an upgrade would be stored twice. The reference is the first implementation.
+  it("computes the dedup key exactly as the first implementation did, for any packet", () => {
+    const skipped = new Set([41, 80, 33]); // Acct-Delay-Time, Message-Authenticator, Proxy-State
+    const reference = (nas: string, p: RadiusPacket): string => {
+      const h = createHash("sha256");
+      h.update(`radius\0${nas}\0${p.code}\0`);
+      for (const a of p.attributes) {
+        if (skipped.has(a.type)) continue;
+        h.update(Buffer.from([a.type, a.value.length]));
+        h.update(a.value);
+      }
+      return h.digest("base64url");
+    };
+    const attribute = fc.record({
+      type: fc.oneof(fc.integer({ min: 1, max: 255 }), fc.constantFrom(41, 80, 33, 1, 44)),
+      value: fc.uint8Array({ maxLength: 253 }).map((a) => Buffer.from(a)),
+    });
+    const anyPacket = fc.record({
+      code: fc.integer({ min: 0, max: 255 }),
+      identifier: fc.integer({ min: 0, max: 255 }),
+      authenticator: fc.constant(Buffer.alloc(16)),
+      attributes: fc.array(attribute, { maxLength: 40 }),
+    });
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300 }), anyPacket, (nas, p) => {
+        assert.equal(dedupKeyOf(nas, p), reference(nas, p));
+      }),
+      { numRuns: 500 },
+    );
+    // And one pinned key, so that the reference itself cannot drift.
+    const pinned = { code: 4, identifier: 9, authenticator: Buffer.alloc(16), attributes: [{ type: 44, value: Buffer.from("abc") }, { type: 41, value: Buffer.from([0, 0, 0, 5]) }] };
+    assert.equal(dedupKeyOf("bras-1", pinned), createHash("sha256").update("radius\0bras-1\x004\0").update(Buffer.from([44, 3])).update("abc").digest("base64url"));
   });
 });
