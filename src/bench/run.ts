@@ -3,7 +3,7 @@
 // the answers do, latency counted from when each request was due). Bounded by a request
 // count or a duration, always; a progress line on a terminal.
 
-import { LoadStats, type LoadReport, type Outcome } from "./stats.ts";
+import { LoadStats, Samples, type LoadReport, type Outcome } from "./stats.ts";
 
 export interface Workload {
   request(): Promise<Outcome>;
@@ -26,6 +26,7 @@ const nowUs = () => Number(process.hrtime.bigint() / 1000n);
 
 export async function runLoop(workload: Workload, o: LoopOptions, label: { workload: string; target: string }): Promise<LoadReport> {
   const stats = new LoadStats();
+  const late = o.rate === undefined ? null : new Samples();
   const started = nowUs();
   const deadline = started + o.seconds * 1e6;
   const cpu0 = process.cpuUsage();
@@ -56,6 +57,7 @@ export async function runLoop(workload: Workload, o: LoopOptions, label: { workl
           // Each request's latency runs from when it was due, so a late generator shows.
           const dueAt = started + (issued / rate) * 1e6;
           issued++;
+          late!.add(nowUs() - dueAt);
           if (inFlight >= o.maxInFlight) {
             stats.record("error", 0);
             continue;
@@ -94,6 +96,7 @@ export async function runLoop(workload: Workload, o: LoopOptions, label: { workl
     seconds,
     perSecond: stats.ok / seconds,
     latencyMs: stats.percentiles(),
+    ...(late === null ? {} : { sendLateMs: late.percentiles() }),
     generatorCpu: (cpu.user + cpu.system) / 1e6 / seconds,
   };
 }

@@ -75,5 +75,11 @@ describe("tally bench", () => {
     const r = await bench(["acct", "--target", `127.0.0.1:${tally.acctPort}`, "--rate", "200", "--requests", "200", "--sockets", "1"]);
     assert.equal(r.ok, 200, JSON.stringify(r));
     assert.match(r.loop, /open loop, 200\/s/);
+    // The generator's own lateness is reported beside the latency it is part of.
+    const late = r.sendLateMs;
+    assert.ok(late !== undefined, "an open loop reports how late it sent");
+    assert.ok(late.p50 >= 0 && late.p50 <= late.p99 && late.p99 <= late.max, JSON.stringify(late));
+    // At 200/s on loopback the generator sends on time to within a few timer ticks.
+    assert.ok(late.p50 < 50, `sent late by ${late.p50} ms at the median`);
   });
 });
