@@ -106,6 +106,12 @@ export class Dictionary {
   readonly warnings: string[] = [];
   #byName = new Map<string, AttributeDef>();
   #byKey = new Map<string, AttributeDef>();
+  /**
+   * Standard attributes 0-255 by number, filled as they are asked for (null: not defined):
+   * every attribute of every packet is looked up, and building the map's string key cost more
+   * than decoding the value. Emptied whenever a definition is registered.
+   */
+  #plain: (AttributeDef | null | undefined)[] = [];
   #vendorsByName = new Map<string, VendorDef>();
   #vendorsById = new Map<number, VendorDef>();
   /** Names of virtual attributes: never on the wire, but VALUE lines may name them. */
@@ -174,8 +180,17 @@ export class Dictionary {
   }
 
   /** A standard attribute: standard(1) is User-Name, standard(241, [1]) is Frag-Status. */
-  standard(type: number, extendedPath: number[] = []): AttributeDef | undefined {
+  standard(type: number, extendedPath?: number[]): AttributeDef | undefined {
+    if (extendedPath === undefined || extendedPath.length === 0) return this.#plainDef(type);
     return this.#byKey.get(keyOf(0, [type, ...extendedPath]));
+  }
+
+  #plainDef(type: number): AttributeDef | undefined {
+    const known = this.#plain[type];
+    if (known !== undefined) return known ?? undefined;
+    const def = this.#byKey.get(keyOf(0, [type]));
+    if (Number.isInteger(type) && type >= 0 && type <= 255) this.#plain[type] = def ?? null;
+    return def;
   }
 
   /** A Vendor-Specific sub-attribute; `subPath` reaches into a TLV-typed one. */
@@ -190,6 +205,7 @@ export class Dictionary {
 
   /** The general form of the three lookups above. */
   lookup(vendorId: number, oid: readonly number[], evsContainer?: number): AttributeDef | undefined {
+    if (vendorId === 0 && oid.length === 1 && evsContainer === undefined) return this.#plainDef(oid[0]!);
     return this.#byKey.get(keyOf(vendorId, oid, evsContainer));
   }
 
@@ -250,6 +266,7 @@ export class Dictionary {
     this.#byName.set(lower, def);
     // The latest name for a number wins, so later files (RFC names) override compat names.
     this.#byKey.set(key, def);
+    this.#plain = [];
     if (existing) {
       for (const alias of this.#aliases) if (this.#byName.get(alias) === existing) this.#byName.set(alias, def);
     }
