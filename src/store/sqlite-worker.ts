@@ -3,6 +3,7 @@
 // committed and fsynced) before its answer is posted.
 
 import { parentPort, workerData } from "node:worker_threads";
+import { unpackRecords, type PackedRecord } from "./record-transfer.ts";
 import { SqliteStore } from "./sqlite.ts";
 import type { Store } from "./store.ts";
 
@@ -32,6 +33,8 @@ port.on("message", (call: Call) => {
         port.close();
         return;
       }
+      // appendRecords comes packed (record-transfer.ts): unpacked here, on this thread.
+      if (call.method === "appendRecords") call.args[0] = unpackRecords(call.args[0] as PackedRecord[]);
       const fn = store[call.method] as (...a: unknown[]) => Promise<unknown>;
       const value = await fn.apply(store, call.args);
       port.postMessage({ id: call.id, ok: true, value });

@@ -9,6 +9,7 @@ import type { AccountingRecord } from "../model/record.ts";
 import type { Session, SessionStatus } from "../model/session.ts";
 import type { AppendResult, CommandFilter, NasSummary, PruneResult, SessionControl, SessionFilter, Store, StoredUser, TimeRange, Usage } from "./store.ts";
 import type { StoredRecord } from "../model/record.ts";
+import { packRecords } from "./record-transfer.ts";
 
 interface Answer {
   id: number;
@@ -73,7 +74,8 @@ export class WorkerStore implements Store {
   }
 
   appendRecords(records: readonly AccountingRecord[], defaultInterimInterval: number | null): Promise<AppendResult[]> {
-    return this.call("appendRecords", [records, defaultInterimInterval]);
+    // Packed (record-transfer.ts): the worker unpacks the first argument of appendRecords.
+    return this.call("appendRecords", [packRecords(records), defaultInterimInterval]);
   }
   listSessions(filter?: SessionFilter): Promise<Session[]> {
     return this.call("listSessions", [filter]);
