@@ -19,6 +19,7 @@ import { PacketCode, packetCodeName } from "./constants.ts";
 import { checkMessageAuthenticator, verifyAccountingRequest } from "./crypto.ts";
 import type { Dictionary } from "./dictionary.ts";
 import { dropReasonText, type DropReason } from "./drops.ts";
+import { DuplicateCache } from "./duplicates.ts";
 import { RadiusLimiter, type RadiusLimitSettings } from "./limits.ts";
 import { buildResponse } from "./message.ts";
 import { decodePacket, type RadiusPacket } from "./packet.ts";
@@ -85,8 +86,6 @@ function accepts(listener: RequestSource["listener"], code: number): boolean {
   return code === (listener === "auth" ? PacketCode.AccessRequest : PacketCode.AccountingRequest);
 }
 
-type CacheEntry = { state: "pending" } | { state: "done"; response: Buffer; expires: number };
-
 /** Bound on remembered responses, so a flood of distinct requests cannot grow memory without limit. */
 const MAX_CACHE_ENTRIES = 200_000;
 /** Users whose granted Acct-Interim-Interval is remembered (the most recent ones). */
@@ -103,7 +102,7 @@ export interface RadiusCounters {
 
 export class RadiusServer {
   private sockets: Partial<Record<Port, Socket>> = {};
-  private readonly cache = new Map<string, CacheEntry>();
+  private readonly cache: DuplicateCache;
   private readonly grantedIntervals = new Map<string, number>();
   /** What "auto" has learnt per client; survives a reload of the clients, not a restart. */
   private readonly blastRadius = new BlastRadiusPolicy();
@@ -116,6 +115,7 @@ export class RadiusServer {
     private deps: RadiusServerDeps,
   ) {
     this.limiter = new RadiusLimiter(deps.limits);
+    this.cache = new DuplicateCache(options.duplicateWindow, MAX_CACHE_ENTRIES);
   }
 
   /** A reload: new clients, users, dictionary and limits apply to the next packet; sockets stay. */
@@ -167,10 +167,7 @@ export class RadiusServer {
   }
 
   private sweepCache(): void {
-    const now = Date.now();
-    for (const [key, entry] of this.cache) {
-      if (entry.state === "done" && entry.expires <= now) this.cache.delete(key);
-    }
+    this.cache.sweep();
   }
 
   /** One request from either transport; the answer, if any, goes to `rinfo.reply`. */
@@ -225,38 +222,34 @@ export class RadiusServer {
 
     // Duplicate detection keys on the source address, not the port: some NASes
     // (OpenVPN's radiusplugin) retransmit from a new source port with the same identifier.
-    const key = `${sourceAddress}|${packet.code}|${packet.identifier}|${packet.authenticator.toString("hex")}`;
-    const cached = this.cache.get(key);
-    if (cached !== undefined) {
+    const key = DuplicateCache.key(sourceAddress, packet);
+    const seen = this.cache.lookup(key);
+    if (seen.state !== "new") {
       this.counters.retransmissions++;
-      if (cached.state === "done") {
-        this.respond(rinfo, cached.response);
+      if (seen.state === "answered") {
+        this.respond(rinfo, seen.response);
         done("duplicate", true);
       } else {
         dropRequest("duplicate-in-progress", { client: client.name, identifier: packet.identifier });
       }
       return;
     }
-    if (this.cache.size >= MAX_CACHE_ENTRIES) {
-      const oldest = this.cache.keys().next().value;
-      if (oldest !== undefined) this.cache.delete(oldest);
-    }
-    this.cache.set(key, { state: "pending" });
+    this.cache.begin(key);
 
     const work = accounting ? this.onAccountingRequest(packet, client, rinfo) : this.onAccessRequest(packet, client);
     this.limiter.hold(work);
     work.then(
       ({ response, outcome }) => {
         if (response === null) {
-          this.cache.delete(key);
+          this.cache.forget(key);
           return done(outcome, false);
         }
-        this.cache.set(key, { state: "done", response, expires: Date.now() + this.options.duplicateWindow * 1000 });
+        this.cache.answered(key, response);
         this.respond(rinfo, response);
         done(outcome, true);
       },
       (err: unknown) => {
-        this.cache.delete(key);
+        this.cache.forget(key);
         this.deps.logger.error({ err, client: client.name }, "RADIUS request failed");
         done("error", false);
       },
