@@ -57,6 +57,8 @@ export class Metrics implements MetricsSink {
   private readonly requests: Counter<"protocol" | "type" | "outcome">;
   private readonly drops: Counter<"protocol" | "reason">;
   private readonly latency: Histogram<"protocol" | "type">;
+  /** Per protocol, type and outcome: a small closed set. */
+  private readonly requestChildren = new Map<string, { count: Counter.Internal; latency: Histogram.Internal<"protocol" | "type"> }>();
   private readonly commitLatency: Histogram;
   private readonly commitRecords: Histogram;
   private readonly commitFailures: Counter;
@@ -136,9 +138,17 @@ export class Metrics implements MetricsSink {
   }
 
   request(protocol: MetricsProtocol, type: RequestType, outcome: RequestOutcome, seconds: number | null): void {
-    this.requests.inc({ protocol, type, outcome });
+    // Once per request: the labelled children are looked up once and kept (prom-client
+    // otherwise hashes the label object on every call).
+    const key = `${protocol}\0${type}\0${outcome}`;
+    let child = this.requestChildren.get(key);
+    if (child === undefined) {
+      child = { count: this.requests.labels({ protocol, type, outcome }), latency: this.latency.labels({ protocol, type }) };
+      this.requestChildren.set(key, child);
+    }
+    child.count.inc();
     this.requestTotals[protocol]++;
-    if (seconds !== null) this.latency.observe({ protocol, type }, seconds);
+    if (seconds !== null) child.latency.observe(seconds);
   }
 
   drop(protocol: MetricsProtocol, reason: string): void {
