@@ -4,9 +4,9 @@
 // bodies.ts's job, after openPacket.
 
 import { HEADER_LENGTH, LENGTH_FIELD_OFFSET, HeaderFlag } from "./constants.ts";
-import { decodeHeader, encodeHeader } from "./header.ts";
+import { decodeHeader, writeHeader } from "./header.ts";
 import type { HeaderDecodeFailure, TacacsHeader } from "./header.ts";
-import { obfuscate } from "./obfuscation.ts";
+import { obfuscate, obfuscateInto } from "./obfuscation.ts";
 
 export interface TacacsPacket {
   header: TacacsHeader;
@@ -127,6 +127,9 @@ export function openPacket(header: TacacsHeader, rawBody: Buffer, key: Buffer): 
  */
 export function sealPacket(header: Omit<TacacsHeader, "length">, body: Buffer, key: Buffer): Buffer {
   const full: TacacsHeader = { ...header, length: body.length };
-  const wire = header.flags & HeaderFlag.Unencrypted ? body : obfuscate(body, full, key);
-  return Buffer.concat([encodeHeader(full), wire]);
+  const packet = Buffer.allocUnsafe(HEADER_LENGTH + body.length);
+  writeHeader(full, packet, 0);
+  if (header.flags & HeaderFlag.Unencrypted) body.copy(packet, HEADER_LENGTH);
+  else obfuscateInto(body, full, key, packet, HEADER_LENGTH);
+  return packet;
 }
