@@ -107,6 +107,8 @@ export class Connection {
   private inFlight = 0;
   /** Not read until the pending work has room (see drain). */
   private paused = false;
+  /** Replies are gathered until the current callback and its promises are done (see send). */
+  private corked = false;
 
   constructor(
     private readonly ctx: ConnectionContext,
@@ -126,6 +128,7 @@ export class Connection {
       this.drain();
       if (failure) {
         this.ctx.drop(failure.reason, this.source, { client: this.client.name, offset: failure.offset });
+        this.flush(); // the replies to the frames before the bad one, as when each was written at once
         this.socket.destroy();
         return;
       }
@@ -188,6 +191,7 @@ export class Connection {
     if (this.reader.buffered === 0 || this.packetTimer !== undefined) return;
     this.packetTimer = setTimeout(() => {
       this.ctx.drop("packet-timeout", this.source, { client: this.client.name, buffered: this.reader.buffered });
+      this.flush();
       this.socket.destroy();
     }, this.ctx.options.packetTimeout * 1000);
   }
@@ -210,8 +214,24 @@ export class Connection {
       body,
       this.client.key ?? NO_KEY,
     );
+    // The replies of one read, or of one batch the store committed, go out in one write (a
+    // writev) instead of a system call each: cork now, uncork once this callback and the
+    // promise continuations it started are done. end() uncorks by itself; destroy() does not,
+    // so its callers flush first.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(this.flush);
+    }
     this.socket.write(packet);
   }
+
+  /** Writes the replies gathered since the first send of this turn (see send). */
+  private readonly flush = (): void => {
+    if (!this.corked) return;
+    this.corked = false;
+    this.socket.uncork();
+  };
 
   /** Ends a session; without single-connect the connection ends with its last session. */
   private endSession(sessionId: number): void {
