@@ -126,7 +126,16 @@ export function openPacket(header: TacacsHeader, rawBody: Buffer, key: Buffer): 
  * Unencrypted flag is set. Throws (from encodeHeader) on a header field out of range.
  */
 export function sealPacket(header: Omit<TacacsHeader, "length">, body: Buffer, key: Buffer): Buffer {
-  const full: TacacsHeader = { ...header, length: body.length };
+  // Written out rather than spread: this runs for every packet both ways.
+  const full: TacacsHeader = {
+    majorVersion: header.majorVersion,
+    minorVersion: header.minorVersion,
+    type: header.type,
+    seqNo: header.seqNo,
+    flags: header.flags,
+    sessionId: header.sessionId,
+    length: body.length,
+  };
   const packet = Buffer.allocUnsafe(HEADER_LENGTH + body.length);
   writeHeader(full, packet, 0);
   if (header.flags & HeaderFlag.Unencrypted) body.copy(packet, HEADER_LENGTH);
