@@ -158,12 +158,29 @@ export function decodeAuthenContinue(body: Buffer): BodyResult<AuthenContinue> {
 /**
  * The request layout authorization and accounting share (§6.1, §7.1): authen_method,
  * priv_lvl, authen_type, authen_service, three length octets and arg_cnt from `at`, then one
- * length octet per arg; user, port, rem_addr, args.
+ * length octet per arg; user, port, rem_addr, args. What sectionsWithArgs would do, written out
+ * because every accounting request comes this way: no section copies, no tuple arrays. Failures
+ * and their offsets are the same (test/tacacs/decode-args.test.ts keeps the general form as the
+ * reference).
  */
 function decodeArgsRequest(body: Buffer, at: number): BodyResult<AuthorRequest> {
-  const r = sectionsWithArgs(body, at + 8, at + 7, [[at + 4, 1], [at + 5, 1], [at + 6, 1]]);
-  if (!r.ok) return r;
-  const p = r.value;
+  const base = at + 8;
+  const countAt = at + 7;
+  const end = body.length;
+  if (end < base) return { ok: false, reason: "body-too-short", offset: end };
+  const count = body[countAt]!;
+  if (end < base + count) return { ok: false, reason: "length-mismatch", offset: countAt };
+  let pos = base + count;
+  const texts: string[] = [];
+  // user, port and rem_addr (their length octets at at+4..at+6), then the args (from base).
+  for (let i = 0; i < 3 + count; i++) {
+    const lengthAt = i < 3 ? at + 4 + i : base + i - 3;
+    const len = body[lengthAt]!;
+    if (pos + len > end) return { ok: false, reason: "length-mismatch", offset: lengthAt };
+    texts.push(len === 0 ? "" : body.toString("utf8", pos, pos + len));
+    pos += len;
+  }
+  if (pos !== end) return { ok: false, reason: "length-mismatch", offset: pos };
   return {
     ok: true,
     value: {
@@ -171,10 +188,10 @@ function decodeArgsRequest(body: Buffer, at: number): BodyResult<AuthorRequest> 
       privLvl: body[at + 1]!,
       authenType: body[at + 2]!,
       authenService: body[at + 3]!,
-      user: text(p[0]),
-      port: text(p[1]),
-      remAddr: text(p[2]),
-      args: p.slice(3).map(text),
+      user: texts[0]!,
+      port: texts[1]!,
+      remAddr: texts[2]!,
+      args: texts.slice(3),
     },
   };
 }
@@ -198,7 +215,21 @@ export function decodeAuthorResponse(body: Buffer): BodyResult<AuthorResponse> {
 /** Accounting REQUEST (§7.1): like an authorization REQUEST with a flags octet in front. */
 export function decodeAcctRequest(body: Buffer): BodyResult<AcctRequest> {
   const r = decodeArgsRequest(body, 1);
-  return r.ok ? { ok: true, value: { flags: body[0]!, ...r.value } } : r;
+  if (!r.ok) return r;
+  const v = r.value;
+  // Written out rather than spread: V8's object spread costs microseconds here, per request.
+  const value: AcctRequest = {
+    flags: body[0]!,
+    authenMethod: v.authenMethod,
+    privLvl: v.privLvl,
+    authenType: v.authenType,
+    authenService: v.authenService,
+    user: v.user,
+    port: v.port,
+    remAddr: v.remAddr,
+    args: v.args,
+  };
+  return { ok: true, value };
 }
 
 /** Accounting REPLY (§7.2): 2-octet lengths, then status; server_msg, data. */
