@@ -196,8 +196,8 @@ export class Session {
 
   private seal(seqNo: number, body: Buffer): Buffer {
     const flags = (this.link.shared ? HeaderFlag.SingleConnect : 0) | (this.link.overTls ? HeaderFlag.Unencrypted : 0);
-    const header = { majorVersion: TAC_PLUS_MAJOR_VERSION, minorVersion: this.minorVersion, type: this.type };
-    return sealPacket({ ...header, seqNo, flags, sessionId: this.sessionId }, body, this.key);
+    const header = { majorVersion: TAC_PLUS_MAJOR_VERSION, minorVersion: this.minorVersion, type: this.type, seqNo, flags, sessionId: this.sessionId };
+    return sealPacket(header, body, this.key);
   }
 
   /** Sends `body` and returns the decoded reply, or throws saying what was wrong with it. */

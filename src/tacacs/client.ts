@@ -11,7 +11,7 @@ import {
   decodeAcctReply, decodeAuthenReply, decodeAuthorResponse,
   encodeAcctRequest, encodeAuthenContinue, encodeAuthenStart, encodeAuthorRequest,
 } from "./bodies.ts";
-import type { AcctReply, AuthenReply, AuthenStart, AuthorRequest, AuthorResponse } from "./bodies.ts";
+import type { AcctReply, AcctRequest, AuthenReply, AuthenStart, AuthorRequest, AuthorResponse } from "./bodies.ts";
 import { AuthenAction, AuthenMethod, AuthenService, AuthenStatus, AuthenType, MinorVersion, PacketType, PrivLevel } from "./constants.ts";
 import { Link, Session, type LinkTransport } from "./client-link.ts";
 
@@ -116,7 +116,7 @@ export class TacacsClient {
   }
 
   account(req: AccountRequest): Promise<AcctReply> {
-    const body = encodeAcctRequest({ flags: req.flags, ...requestFields(req) });
+    const body = encodeAcctRequest(requestFields(req, req.flags));
     return this.run(PacketType.Accounting, MinorVersion.Default, (s) => s.request(body, decodeAcctReply));
   }
 
@@ -270,9 +270,15 @@ function start(user: string, authenType: number, defaultService: number, opts: A
   };
 }
 
-/** Defaults: a user logged in with TACACS+ over ASCII for a login service at level 1. */
-function requestFields(req: AuthorizeRequest): AuthorRequest {
+/**
+ * Defaults: a user logged in with TACACS+ over ASCII for a login service at level 1. `flags`
+ * are the accounting flags; an authorization request has none (encodeAuthorRequest reads no
+ * such field). One literal, not a spread of the fields into another object: V8's object spread
+ * cost a load generator microseconds per request.
+ */
+function requestFields(req: AuthorizeRequest, flags = 0): AcctRequest {
   return {
+    flags,
     authenMethod: req.authenMethod ?? AuthenMethod.TacacsPlus,
     privLvl: req.privLvl ?? PrivLevel.User,
     authenType: req.authenType ?? AuthenType.Ascii,
