@@ -82,6 +82,11 @@ function replyOutcome(type: number, status: number): RequestOutcome {
   return status === AcctStatus.Success ? "ok" : "error";
 }
 
+/** The accounting replies, SUCCESS and ERROR without a message: encoded once, sealed per request. */
+const acctReplyBody = new Map<number, Buffer>(
+  [AcctStatus.Success, AcctStatus.Error].map((status) => [status, encodeAcctReply({ status, serverMsg: "", data: Buffer.alloc(0) })]),
+);
+
 /** What to send when a session must end in error, per packet type. */
 function errorBody(type: number, message: string): Buffer {
   if (type === PacketType.Authentication) return encodeAuthenReply({ status: AuthenStatus.Error, flags: 0, serverMsg: message, data: Buffer.alloc(0) });
@@ -296,19 +301,24 @@ export class Connection {
           ? this.onAuthorization(header, body)
           : this.onAccounting(header, body);
     this.inFlight++;
-    this.ctx.pending.hold(work);
-    const settled = () => {
-      this.inFlight--;
-      if (this.inFlight === 0) this.resume();
-    };
-    work.then(settled, settled);
-    work.catch((err: unknown) => {
+    this.ctx.pending.take();
+    // One reaction per request (what pending.hold, a then and a catch did in three): the gate's
+    // place first, then this connection's count, then the ERROR reply of a session that threw.
+    work.then(this.settled, (err: unknown) => {
+      this.settled();
       this.ctx.deps.logger.error({ err, client: this.client.name }, "TACACS+ session failed");
       this.send(header, errorBody(header.type, "internal error"));
       this.countReply(header, "ERROR", "error");
       this.endSession(header.sessionId);
     });
   }
+
+  /** A request's work settled, either way. */
+  private readonly settled = (): void => {
+    this.ctx.pending.release();
+    this.inFlight--;
+    if (this.inFlight === 0) this.resume();
+  };
 
   private async onAuthentication(header: TacacsHeader, body: Buffer, session: SessionState): Promise<void> {
     let step;
@@ -398,7 +408,7 @@ export class Connection {
       status = AcctStatus.Error;
       ended = "dropped";
     }
-    this.send(header, encodeAcctReply({ status, serverMsg: "", data: Buffer.alloc(0) }));
+    this.send(header, acctReplyBody.get(status)!);
     this.countReply(header, acctStatusName(status), ended);
     this.endSession(header.sessionId);
   }
