@@ -184,10 +184,11 @@ export function md5Into(message: Uint8Array, length: number, out: Uint8Array, ou
   for (let at = 0; at < whole; at += 64) compress(message, at);
   // The rest, 0x80, zeros, and the length in bits as 64 bits little-endian: one or two blocks.
   const rest = length - whole;
-  tail.set(message.subarray(whole, length));
+  // Loops rather than set(subarray) and fill: no view object per digest, and rest < 64.
+  for (let i = 0; i < rest; i++) tail[i] = message[whole + i]!;
   tail[rest] = 0x80;
   const end = rest < 56 ? 64 : 128;
-  tail.fill(0, rest + 1, end - 8);
+  for (let i = rest + 1; i < end - 8; i++) tail[i] = 0;
   const bitsLow = (length * 8) >>> 0;
   const bitsHigh = Math.floor(length / 0x20000000) >>> 0;
   for (let i = 0; i < 4; i++) {
