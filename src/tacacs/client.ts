@@ -65,6 +65,8 @@ export class TacacsClient {
   private readonly timeoutMs: number;
   private readonly links = new Set<Link>();
   private shared: Promise<Link> | undefined;
+  /** The shared connection once the server has agreed to single-connect (until it closes). */
+  private agreed: Link | undefined;
   /** The server answered a single-connect request without the flag: a connection per session. */
   private refused = false;
   private closed = false;
@@ -184,7 +186,10 @@ export class TacacsClient {
   /** Runs one session on a suitable connection, then releases the connection. */
   private async run<T>(type: number, minorVersion: number, body: (s: Session) => Promise<T>): Promise<T> {
     if (this.closed) throw new Error("TACACS+ client is closed");
-    const link = await this.acquire();
+    // The shared connection, once the server agreed to it, is taken at once: no promises to
+    // wait through for every session of a busy client.
+    const agreed = this.agreed;
+    const link = agreed !== undefined && !agreed.closed && !this.refused ? agreed : await this.acquire();
     let sessionId: number;
     do sessionId = randomSessionId();
     while (link.sessions.has(sessionId));
@@ -203,7 +208,7 @@ export class TacacsClient {
     for (;;) {
       if (!this.opts.singleConnect || this.refused) return this.open(false);
       const link = await this.sharedLink();
-      if (link.negotiation === "agreed") return link;
+      if (link.negotiation === "agreed") return (this.agreed = link);
       if (link.negotiation === "fresh") {
         link.negotiation = "pending"; // this session's first packet asks the question
         return link;
