@@ -27,6 +27,8 @@ export interface FrameResult {
   failure?: { reason: FrameFailure; offset: number };
 }
 
+const CONSUMED = Buffer.alloc(0);
+
 /**
  * Streaming frame reader for one connection. Copes with packets split across chunks and with
  * several packets in one chunk. A failure poisons the reader: TCP gives no way to find the
@@ -100,15 +102,21 @@ export class FrameReader {
       if (chunk.length <= want) {
         chunk.copy(out, filled);
         filled += chunk.length;
-        this.first++;
+        this.chunks[this.first++] = CONSUMED; // its memory is not held until the next compaction
       } else {
         chunk.copy(out, filled, 0, want);
         this.chunks[this.first] = chunk.subarray(want);
         filled += want;
       }
     }
-    this.chunks = this.chunks.slice(this.first);
-    this.first = 0;
+    // Drop consumed chunks when none is left, or now and then: not a new array per frame.
+    if (this.first === this.chunks.length) {
+      this.chunks.length = 0;
+      this.first = 0;
+    } else if (this.first >= 64) {
+      this.chunks = this.chunks.slice(this.first);
+      this.first = 0;
+    }
     this.size -= n;
     this.consumed += n;
     return out;
