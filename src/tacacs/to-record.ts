@@ -29,8 +29,10 @@ const kindByFlags = new Map<number, RecordKind>([
 export type TacacsToRecordResult = { ok: true; record: AccountingRecord } | { ok: false; reason: "invalid-flags" };
 
 function counter(text: string | undefined): number | null {
-  if (text === undefined || !/^\d+$/.test(text.trim())) return null;
-  const n = Number(text.trim());
+  if (text === undefined) return null;
+  const digits = text.trim();
+  if (!/^\d+$/.test(digits)) return null;
+  const n = Number(digits);
   return Number.isSafeInteger(n) ? n : null;
 }
 
