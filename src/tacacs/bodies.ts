@@ -94,11 +94,18 @@ function sections(body: Buffer, fixed: number, lengths: readonly LengthField[]):
   for (const [at, size] of lengths) {
     const len = size === 1 ? body[at]! : body.readUInt16BE(at);
     if (pos + len > body.length) return { ok: false, reason: "length-mismatch", offset: at };
-    parts.push(Buffer.from(body.subarray(pos, pos + len)));
+    parts.push(copyOf(body, pos, len));
     pos += len;
   }
   if (pos !== body.length) return { ok: false, reason: "length-mismatch", offset: pos };
   return { ok: true, value: parts };
+}
+
+/** A copy of `len` octets at `pos`: what Buffer.from(subarray) gives, without its array-like path. */
+function copyOf(body: Buffer, pos: number, len: number): Buffer {
+  const out = Buffer.allocUnsafe(len);
+  body.copy(out, 0, pos, pos + len);
+  return out;
 }
 
 /** Text fields are UTF-8 (§3.7); invalid sequences decode to U+FFFD rather than failing. */
