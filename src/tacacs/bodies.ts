@@ -267,10 +267,12 @@ function fixedPart(fields: readonly Field[]): Buffer {
 }
 
 function sized(name: string, value: Buffer, max: number): Buffer {
-  if (value.length > max) {
-    throw new Error(`${name} is ${value.length} octets; its length field holds at most ${max}`);
-  }
+  if (value.length > max) throw tooLong(name, value.length, max);
   return value;
+}
+
+function tooLong(name: string, length: number, max: number): Error {
+  return new Error(`${name} is ${length} octets; its length field holds at most ${max}`);
 }
 
 const utf8 = (name: string, s: string, max: number): Buffer => sized(name, Buffer.from(s, "utf8"), max);
@@ -321,16 +323,27 @@ export function encodeAuthenContinue(v: AuthenContinue): Buffer {
 
 /**
  * The request layout authorization and accounting share (§6.1, §7.1), after the accounting
- * flags when `flags` is given. Written into one buffer instead of fixedPart and concat (a load
- * generator builds one per request); the checks, their order and their messages are
- * fixedPart's (test/tacacs/encode-args.test.ts keeps the general form as the reference).
+ * flags when `flags` is given. Written into one buffer, text included, instead of a Buffer per
+ * field, fixedPart and concat (a load generator builds one per request); the checks, their order
+ * and their messages are those of who, argBuffers and fixedPart (test/tacacs/encode-args.test.ts
+ * keeps that form as the reference).
  */
 function encodeArgsRequest(v: AuthorRequest, flags: number | null): Buffer {
-  const [user, port, remAddr] = who(v);
-  const args = argBuffers(v.args);
-  const lead = flags === null ? 0 : 1;
-  let length = lead + 8 + args.length + user.length + port.length + remAddr.length;
-  for (const a of args) length += a.length;
+  const userLength = shortTextLength("user", v.user);
+  const portLength = shortTextLength("port", v.port);
+  const remAddrLength = shortTextLength("rem_addr", v.remAddr);
+  const args = v.args;
+  if (args.length > MAX_ARG_COUNT) {
+    throw new Error(`${args.length} args; a packet holds at most ${MAX_ARG_COUNT}`);
+  }
+  let length = (flags === null ? 0 : 1) + 8 + args.length + userLength + portLength + remAddrLength;
+  const argLengths: number[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const n = Buffer.byteLength(args[i]!, "utf8");
+    if (n > MAX_SHORT_FIELD_LENGTH) throw tooLong(`arg ${i + 1}`, n, MAX_SHORT_FIELD_LENGTH);
+    argLengths.push(n);
+    length += n;
+  }
   const out = Buffer.allocUnsafe(length);
   let pos = 0;
   if (flags !== null) out[pos++] = octet("flags", flags);
@@ -338,14 +351,24 @@ function encodeArgsRequest(v: AuthorRequest, flags: number | null): Buffer {
   out[pos++] = octet("priv_lvl", v.privLvl);
   out[pos++] = octet("authen_type", v.authenType);
   out[pos++] = octet("authen_service", v.authenService);
-  out[pos++] = user.length;
-  out[pos++] = port.length;
-  out[pos++] = remAddr.length;
+  out[pos++] = userLength;
+  out[pos++] = portLength;
+  out[pos++] = remAddrLength;
   out[pos++] = args.length;
-  for (const a of args) out[pos++] = a.length;
-  for (const part of [user, port, remAddr]) pos += part.copy(out, pos);
-  for (const a of args) pos += a.copy(out, pos);
+  for (const n of argLengths) out[pos++] = n;
+  // The text straight into the packet: each write fills exactly the octets counted above.
+  pos += out.write(v.user, pos, "utf8");
+  pos += out.write(v.port, pos, "utf8");
+  pos += out.write(v.remAddr, pos, "utf8");
+  for (const a of args) pos += out.write(a, pos, "utf8");
   return out;
+}
+
+/** The UTF-8 length of a field with a one-octet length, checked as `utf8` checks it. */
+function shortTextLength(name: string, s: string): number {
+  const n = Buffer.byteLength(s, "utf8");
+  if (n > MAX_SHORT_FIELD_LENGTH) throw tooLong(name, n, MAX_SHORT_FIELD_LENGTH);
+  return n;
 }
 
 /** A one-octet fixed field, checked as fixedPart checks it. */

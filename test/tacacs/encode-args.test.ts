@@ -67,7 +67,12 @@ function outcome(encode: () => Buffer): { octets: string } | { error: string } {
 // Mostly valid octets, sometimes out of range or not an integer.
 const field = fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 0, max: 255 }) }, { weight: 1, arbitrary: fc.constantFrom(-1, 256, 1.5, Number.NaN, 65535) });
 // Mostly short text, sometimes longer than a length octet holds (multi-octet code points too).
-const text = fc.oneof({ weight: 8, arbitrary: fc.string({ unit: "binary", maxLength: 40 }) }, { weight: 1, arbitrary: fc.string({ unit: "binary", minLength: 60, maxLength: 300 }) });
+// Lone surrogates too: Buffer.from writes each as U+FFFD's three octets, which the length must count.
+const text = fc.oneof(
+  { weight: 8, arbitrary: fc.string({ unit: "binary", maxLength: 40 }) },
+  { weight: 1, arbitrary: fc.string({ unit: "binary", minLength: 60, maxLength: 300 }) },
+  { weight: 1, arbitrary: fc.array(fc.constantFrom("\ud800", "\udfff", "a", "é", "\u{1F600}"), { maxLength: 90 }).map((a) => a.join("")) },
+);
 const request = fc.record({
   flags: field, authenMethod: field, privLvl: field, authenType: field, authenService: field,
   user: text, port: text, remAddr: text,
