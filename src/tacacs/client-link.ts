@@ -13,12 +13,24 @@ import type { Frame } from "./packet.ts";
 
 export const hex32 = (n: number): string => `0x${n.toString(16).padStart(8, "0")}`;
 
+/** How errors name a packet of a session: built only for an error, not for every request. */
+function packetLabel(type: number, sessionId: number, seqNo: number): string {
+  return `${packetTypeName(type)} session ${hex32(sessionId)}, seq_no ${seqNo}`;
+}
+
 export type Negotiation = "fresh" | "pending" | "agreed" | "refused";
 
 /** How a link reaches the server: plain TCP unless `tls` is given; `localAddress` picks our source address. */
 export interface LinkTransport {
   tls?: Pick<ConnectionOptions, "cert" | "key" | "ca" | "servername">;
   localAddress?: string;
+}
+
+/** A session waiting for the server's next packet, and its deadline. */
+interface Waiter {
+  resolve(f: Frame): void;
+  reject(e: Error): void;
+  timer: NodeJS.Timeout;
 }
 
 /** One TCP connection and the sessions waiting for a reply on it. */
@@ -31,9 +43,11 @@ export class Link {
   readonly agreement: Promise<void>;
   readonly sessions = new Set<number>();
   private settleAgreement!: () => void;
-  private readonly waiters = new Map<number, { resolve(f: Frame): void; reject(e: Error): void }>();
+  private readonly waiters = new Map<number, Waiter>();
   private readonly reader = new FrameReader({ maxBodyLength: MAX_BODY_LENGTH });
   private failure: Error | undefined;
+  /** Packets are gathered until the current callback and its promises are done (see write). */
+  private corked = false;
 
   private constructor(
     private readonly socket: Socket,
@@ -61,7 +75,10 @@ export class Link {
       this.closed = true;
       this.settleAgreement();
       const err = this.failure ?? new Error(`TACACS+ server ${where} closed the connection before replying`);
-      for (const w of this.waiters.values()) w.reject(err);
+      for (const w of this.waiters.values()) {
+        clearTimeout(w.timer);
+        w.reject(err);
+      }
       this.waiters.clear();
     });
   }
@@ -106,11 +123,12 @@ export class Link {
     const waiter = this.waiters.get(id);
     if (!waiter) return; // a late reply to a session that timed out or aborted
     this.waiters.delete(id);
+    clearTimeout(waiter.timer);
     waiter.resolve(frame);
   }
 
-  /** Writes one packet of session `sessionId` and waits for the server's next packet in it. */
-  exchange(packet: Buffer, sessionId: number, label: string): Promise<Frame> {
+  /** Writes one packet (`type`, `seqNo`) of session `sessionId` and waits for the server's next packet in it. */
+  exchange(packet: Buffer, type: number, sessionId: number, seqNo: number): Promise<Frame> {
     if (this.closed) return Promise.reject(this.failure ?? new Error(`TACACS+ connection to ${this.where} is closed`));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -120,20 +138,38 @@ export class Link {
           this.failure ??= new Error(`TACACS+ server ${this.where} never answered the first session on this connection`);
           this.socket.destroy();
         }
-        reject(new Error(`no reply from TACACS+ server ${this.where} within ${this.timeoutMs / 1000} s (${label})`));
+        reject(new Error(`no reply from TACACS+ server ${this.where} within ${this.timeoutMs / 1000} s (${packetLabel(type, sessionId, seqNo)})`));
       }, this.timeoutMs);
-      this.waiters.set(sessionId, {
-        resolve: (frame) => (clearTimeout(timer), resolve(frame)),
-        reject: (err) => (clearTimeout(timer), reject(err)),
-      });
-      this.socket.write(packet);
+      this.waiters.set(sessionId, { resolve, reject, timer });
+      this.write(packet);
     });
   }
 
   /** Writes a packet that expects no reply. */
   send(packet: Buffer): void {
-    if (!this.closed) this.socket.write(packet);
+    if (!this.closed) this.write(packet);
   }
+
+  /**
+   * The packets of sessions started in one turn of the event loop go out in one write (a
+   * writev) instead of a system call each: cork now, uncork once the reads of this turn and
+   * everything they started are done (setImmediate: a load generator's replies arrive on all its
+   * connections in one turn and each starts a request on another connection). end() uncorks by
+   * itself; nothing here destroys a socket with packets left to send.
+   */
+  private write(packet: Buffer): void {
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      setImmediate(this.uncork);
+    }
+    this.socket.write(packet);
+  }
+
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
 
   close(): Promise<void> {
     if (!this.closed) {
@@ -160,30 +196,32 @@ export class Session {
 
   private seal(seqNo: number, body: Buffer): Buffer {
     const flags = (this.link.shared ? HeaderFlag.SingleConnect : 0) | (this.link.overTls ? HeaderFlag.Unencrypted : 0);
-    const header = { majorVersion: TAC_PLUS_MAJOR_VERSION, minorVersion: this.minorVersion, type: this.type };
-    return sealPacket({ ...header, seqNo, flags, sessionId: this.sessionId }, body, this.key);
+    const header = { majorVersion: TAC_PLUS_MAJOR_VERSION, minorVersion: this.minorVersion, type: this.type, seqNo, flags, sessionId: this.sessionId };
+    return sealPacket(header, body, this.key);
   }
 
   /** Sends `body` and returns the decoded reply, or throws saying what was wrong with it. */
   async request<T>(body: Buffer, decode: (b: Buffer) => BodyResult<T>): Promise<T> {
     const seqNo = this.seqNo;
-    const label = `${packetTypeName(this.type)} session ${hex32(this.sessionId)}, seq_no ${seqNo}`;
-    const { header: h, rawBody } = await this.link.exchange(this.seal(seqNo, body), this.sessionId, label);
-    const bad = (what: string) => new Error(`bad TACACS+ reply (${label}): ${what}`);
-    if (h.sessionId !== this.sessionId) throw bad(`session_id is ${hex32(h.sessionId)}`);
-    if (h.type !== this.type) throw bad(`type is ${packetTypeName(h.type)}`);
-    if (h.seqNo !== seqNo + 1) throw bad(`seq_no is ${h.seqNo}, expected ${seqNo + 1}`);
+    const { header: h, rawBody } = await this.link.exchange(this.seal(seqNo, body), this.type, this.sessionId, seqNo);
+    if (h.sessionId !== this.sessionId) throw this.bad(seqNo, `session_id is ${hex32(h.sessionId)}`);
+    if (h.type !== this.type) throw this.bad(seqNo, `type is ${packetTypeName(h.type)}`);
+    if (h.seqNo !== seqNo + 1) throw this.bad(seqNo, `seq_no is ${h.seqNo}, expected ${seqNo + 1}`);
     const unencrypted = (h.flags & HeaderFlag.Unencrypted) !== 0;
     // RFC 9887 section 4: over TLS a reply without the flag ends the session.
-    if (this.link.overTls && !unencrypted) throw bad("the Unencrypted flag is missing over TLS (RFC 9887 section 4)");
-    if (!this.link.overTls && unencrypted) throw bad("the Unencrypted flag is set although a key is in use");
+    if (this.link.overTls && !unencrypted) throw this.bad(seqNo, "the Unencrypted flag is missing over TLS (RFC 9887 section 4)");
+    if (!this.link.overTls && unencrypted) throw this.bad(seqNo, "the Unencrypted flag is set although a key is in use");
     if (h.length === 0) {
-      throw bad(`empty body: the server could not read the request (RFC 8907 §4.5)${this.link.overTls ? "" : "; is the key the same on both sides?"}`);
+      throw this.bad(seqNo, `empty body: the server could not read the request (RFC 8907 §4.5)${this.link.overTls ? "" : "; is the key the same on both sides?"}`);
     }
     const r = decode(openPacket(h, rawBody, this.key));
-    if (!r.ok) throw bad(`it did not decode (${r.reason} at offset ${r.offset}); the server's key is probably different`);
+    if (!r.ok) throw this.bad(seqNo, `it did not decode (${r.reason} at offset ${r.offset}); the server's key is probably different`);
     this.seqNo = seqNo + 2;
     return r.value;
+  }
+
+  private bad(seqNo: number, what: string): Error {
+    return new Error(`bad TACACS+ reply (${packetLabel(this.type, this.sessionId, seqNo)}): ${what}`);
   }
 
   /** CONTINUE with the ABORT flag (§5.3): ends the session on the server; nothing comes back. */

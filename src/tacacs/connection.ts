@@ -82,6 +82,11 @@ function replyOutcome(type: number, status: number): RequestOutcome {
   return status === AcctStatus.Success ? "ok" : "error";
 }
 
+/** The accounting replies, SUCCESS and ERROR without a message: encoded once, sealed per request. */
+const acctReplyBody = new Map<number, Buffer>(
+  [AcctStatus.Success, AcctStatus.Error].map((status) => [status, encodeAcctReply({ status, serverMsg: "", data: Buffer.alloc(0) })]),
+);
+
 /** What to send when a session must end in error, per packet type. */
 function errorBody(type: number, message: string): Buffer {
   if (type === PacketType.Authentication) return encodeAuthenReply({ status: AuthenStatus.Error, flags: 0, serverMsg: message, data: Buffer.alloc(0) });
@@ -107,6 +112,8 @@ export class Connection {
   private inFlight = 0;
   /** Not read until the pending work has room (see drain). */
   private paused = false;
+  /** Replies are gathered until the current callback and its promises are done (see send). */
+  private corked = false;
 
   constructor(
     private readonly ctx: ConnectionContext,
@@ -126,6 +133,7 @@ export class Connection {
       this.drain();
       if (failure) {
         this.ctx.drop(failure.reason, this.source, { client: this.client.name, offset: failure.offset });
+        this.flush(); // the replies to the frames before the bad one, as when each was written at once
         this.socket.destroy();
         return;
       }
@@ -188,6 +196,7 @@ export class Connection {
     if (this.reader.buffered === 0 || this.packetTimer !== undefined) return;
     this.packetTimer = setTimeout(() => {
       this.ctx.drop("packet-timeout", this.source, { client: this.client.name, buffered: this.reader.buffered });
+      this.flush();
       this.socket.destroy();
     }, this.ctx.options.packetTimeout * 1000);
   }
@@ -210,8 +219,24 @@ export class Connection {
       body,
       this.client.key ?? NO_KEY,
     );
+    // The replies of one read, or of one batch the store committed, go out in one write (a
+    // writev) instead of a system call each: cork now, uncork once this callback and the
+    // promise continuations it started are done. end() uncorks by itself; destroy() does not,
+    // so its callers flush first.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(this.flush);
+    }
     this.socket.write(packet);
   }
+
+  /** Writes the replies gathered since the first send of this turn (see send). */
+  private readonly flush = (): void => {
+    if (!this.corked) return;
+    this.corked = false;
+    this.socket.uncork();
+  };
 
   /** Ends a session; without single-connect the connection ends with its last session. */
   private endSession(sessionId: number): void {
@@ -276,19 +301,24 @@ export class Connection {
           ? this.onAuthorization(header, body)
           : this.onAccounting(header, body);
     this.inFlight++;
-    this.ctx.pending.hold(work);
-    const settled = () => {
-      this.inFlight--;
-      if (this.inFlight === 0) this.resume();
-    };
-    work.then(settled, settled);
-    work.catch((err: unknown) => {
+    this.ctx.pending.take();
+    // One reaction per request (what pending.hold, a then and a catch did in three): the gate's
+    // place first, then this connection's count, then the ERROR reply of a session that threw.
+    work.then(this.settled, (err: unknown) => {
+      this.settled();
       this.ctx.deps.logger.error({ err, client: this.client.name }, "TACACS+ session failed");
       this.send(header, errorBody(header.type, "internal error"));
       this.countReply(header, "ERROR", "error");
       this.endSession(header.sessionId);
     });
   }
+
+  /** A request's work settled, either way. */
+  private readonly settled = (): void => {
+    this.ctx.pending.release();
+    this.inFlight--;
+    if (this.inFlight === 0) this.resume();
+  };
 
   private async onAuthentication(header: TacacsHeader, body: Buffer, session: SessionState): Promise<void> {
     let step;
@@ -378,7 +408,7 @@ export class Connection {
       status = AcctStatus.Error;
       ended = "dropped";
     }
-    this.send(header, encodeAcctReply({ status, serverMsg: "", data: Buffer.alloc(0) }));
+    this.send(header, acctReplyBody.get(status)!);
     this.countReply(header, acctStatusName(status), ended);
     this.endSession(header.sessionId);
   }

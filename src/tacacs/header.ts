@@ -79,6 +79,13 @@ function checkRange(name: string, value: number, max: number): void {
  * purpose); throws when a field does not fit its bits.
  */
 export function encodeHeader(h: TacacsHeader): Buffer {
+  const out = Buffer.allocUnsafe(HEADER_LENGTH);
+  writeHeader(h, out, 0);
+  return out;
+}
+
+/** encodeHeader into `out` at `offset` (12 octets), for a caller that builds the whole packet. */
+export function writeHeader(h: TacacsHeader, out: Buffer, offset: number): void {
   checkRange("majorVersion", h.majorVersion, 0x0f);
   checkRange("minorVersion", h.minorVersion, 0x0f);
   checkRange("type", h.type, 0xff);
@@ -86,12 +93,10 @@ export function encodeHeader(h: TacacsHeader): Buffer {
   checkRange("flags", h.flags, 0xff);
   checkRange("sessionId", h.sessionId, 0xffffffff);
   checkRange("length", h.length, 0xffffffff);
-  const out = Buffer.alloc(HEADER_LENGTH);
-  out[VERSION_OFFSET] = (h.majorVersion << 4) | h.minorVersion;
-  out[TYPE_OFFSET] = h.type;
-  out[2] = h.seqNo;
-  out[3] = h.flags;
-  out.writeUInt32BE(h.sessionId, 4);
-  out.writeUInt32BE(h.length, LENGTH_FIELD_OFFSET);
-  return out;
+  out[offset + VERSION_OFFSET] = (h.majorVersion << 4) | h.minorVersion;
+  out[offset + TYPE_OFFSET] = h.type;
+  out[offset + 2] = h.seqNo;
+  out[offset + 3] = h.flags;
+  out.writeUInt32BE(h.sessionId, offset + 4);
+  out.writeUInt32BE(h.length, offset + LENGTH_FIELD_OFFSET);
 }

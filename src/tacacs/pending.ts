@@ -20,12 +20,19 @@ export class PendingGate {
 
   /** Counts `work` as pending until it settles. */
   hold(work: Promise<unknown>): void {
-    this.count++;
-    const release = () => {
-      this.count--;
-      this.wake();
-    };
+    this.take();
+    const release = () => this.release();
     work.then(release, release);
+  }
+
+  /** Counts one piece of work as pending; its owner calls release once, when it settles. */
+  take(): void {
+    this.count++;
+  }
+
+  release(): void {
+    this.count--;
+    this.wake();
   }
 
   /** Calls `resume` once the gate has room again (immediately if it has). */

@@ -3,7 +3,7 @@
 // attribute-value pairs (section 8.3) fill the counters, and every pair is kept as received.
 // Records carrying `cmd` are command accounting: the audit trail, not session state.
 
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { AccountingRecord, RecordKind } from "../model/record.ts";
 import { parseArg, type AcctRequest } from "./bodies.ts";
 import { AcctFlag } from "./constants.ts";
@@ -29,8 +29,10 @@ const kindByFlags = new Map<number, RecordKind>([
 export type TacacsToRecordResult = { ok: true; record: AccountingRecord } | { ok: false; reason: "invalid-flags" };
 
 function counter(text: string | undefined): number | null {
-  if (text === undefined || !/^\d+$/.test(text.trim())) return null;
-  const n = Number(text.trim());
+  if (text === undefined) return null;
+  const digits = text.trim();
+  if (!/^\d+$/.test(digits)) return null;
+  const n = Number(digits);
   return Number.isSafeInteger(n) ? n : null;
 }
 
@@ -40,10 +42,14 @@ function epochMs(text: string | undefined): number | null {
   return s === null || s === 0 ? null : s * 1000;
 }
 
+/**
+ * SHA-256 of the request's fields as JSON, base64url. Stored keys must stay the same across
+ * upgrades: test/tacacs/to-record.test.ts holds the former createHash form as its reference.
+ */
 export function dedupKeyOf(nas: string, req: AcctRequest): string {
-  const h = createHash("sha256");
-  h.update(JSON.stringify(["tacacs", nas, req.flags, req.authenMethod, req.privLvl, req.authenType, req.authenService, req.user, req.port, req.remAddr, req.args]));
-  return h.digest("base64url");
+  // One-shot hash(): no Hash object per record (the string is hashed as UTF-8 either way).
+  const fields = JSON.stringify(["tacacs", nas, req.flags, req.authenMethod, req.privLvl, req.authenType, req.authenService, req.user, req.port, req.remAddr, req.args]);
+  return hash("sha256", fields, "base64url");
 }
 
 export function recordFromAcctRequest(req: AcctRequest, ctx: TacacsRecordContext): TacacsToRecordResult {
