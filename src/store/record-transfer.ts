@@ -1,10 +1,12 @@
-// AccountingRecords as the main thread posts them to the store's worker thread. Structured
+// AccountingRecords as the main thread posts them to the store's worker thread, and the
+// results it posts back. Structured
 // clone writes every property name of every object: a record is 20 fields and a dozen
 // attribute objects, and cloning them was a tenth of the main thread's time per accounting
 // request. Packed as one flat array per record (attributes as name, value, tag triples) the
 // clone carries values only. Both ends are here, so they cannot drift apart.
 
 import type { AccountingRecord, RecordAttribute } from "../model/record.ts";
+import type { AppendResult } from "./store.ts";
 
 /** The fields of a record in the order they are packed; attributes and interimInterval follow. */
 const FIELDS = [
@@ -47,4 +49,40 @@ export function unpackRecords(packed: readonly PackedRecord[]): AccountingRecord
     if (interval !== undefined) r.interimInterval = interval;
     return r as unknown as AccountingRecord;
   });
+}
+
+/**
+ * An appendRecords answer as the worker posts it back: recordId, sessionPk (NaN for null) and
+ * duplicate (0 or 1) per record in one Float64Array, whose buffer is transferred, not copied;
+ * the sessions an Accounting-On/Off closed beside it, by index, only when there are any.
+ */
+export interface PackedResults {
+  numbers: Float64Array<ArrayBuffer>;
+  closed: Record<number, number[]> | null;
+}
+
+export function packResults(results: readonly AppendResult[]): PackedResults {
+  const numbers = new Float64Array(results.length * 3);
+  let closed: Record<number, number[]> | null = null;
+  results.forEach((r, i) => {
+    if (r.spooled) throw new Error("record-transfer: a spooled result does not cross threads");
+    numbers[i * 3] = r.recordId;
+    numbers[i * 3 + 1] = r.sessionPk ?? Number.NaN;
+    numbers[i * 3 + 2] = r.duplicate ? 1 : 0;
+    if (r.closedSessionPks !== undefined) (closed ??= {})[i] = r.closedSessionPks;
+  });
+  return { numbers, closed };
+}
+
+export function unpackResults(packed: PackedResults): AppendResult[] {
+  const { numbers, closed } = packed;
+  const out: AppendResult[] = new Array(numbers.length / 3);
+  for (let i = 0; i < out.length; i++) {
+    const pk = numbers[i * 3 + 1]!;
+    const r: AppendResult = { recordId: numbers[i * 3]!, sessionPk: Number.isNaN(pk) ? null : pk, duplicate: numbers[i * 3 + 2] === 1 };
+    const c = closed?.[i];
+    if (c !== undefined) r.closedSessionPks = c;
+    out[i] = r;
+  }
+  return out;
 }

@@ -3,9 +3,9 @@
 // committed and fsynced) before its answer is posted.
 
 import { parentPort, workerData } from "node:worker_threads";
-import { unpackRecords, type PackedRecord } from "./record-transfer.ts";
+import { packResults, unpackRecords, type PackedRecord } from "./record-transfer.ts";
 import { SqliteStore } from "./sqlite.ts";
-import type { Store } from "./store.ts";
+import type { AppendResult, Store } from "./store.ts";
 
 type Method = Exclude<keyof Store, "close">;
 interface Call {
@@ -37,6 +37,11 @@ port.on("message", (call: Call) => {
       if (call.method === "appendRecords") call.args[0] = unpackRecords(call.args[0] as PackedRecord[]);
       const fn = store[call.method] as (...a: unknown[]) => Promise<unknown>;
       const value = await fn.apply(store, call.args);
+      if (call.method === "appendRecords") {
+        const packed = packResults(value as AppendResult[]);
+        port.postMessage({ id: call.id, ok: true, value: packed }, [packed.numbers.buffer]);
+        return;
+      }
       port.postMessage({ id: call.id, ok: true, value });
     } catch (e) {
       port.postMessage({ id: call.id, ok: false, error: { name: (e as Error).name, message: (e as Error).message } });

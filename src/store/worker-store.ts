@@ -9,7 +9,7 @@ import type { AccountingRecord } from "../model/record.ts";
 import type { Session, SessionStatus } from "../model/session.ts";
 import type { AppendResult, CommandFilter, NasSummary, PruneResult, SessionControl, SessionFilter, Store, StoredUser, TimeRange, Usage } from "./store.ts";
 import type { StoredRecord } from "../model/record.ts";
-import { packRecords } from "./record-transfer.ts";
+import { packRecords, unpackResults, type PackedResults } from "./record-transfer.ts";
 
 interface Answer {
   id: number;
@@ -75,7 +75,8 @@ export class WorkerStore implements Store {
 
   appendRecords(records: readonly AccountingRecord[], defaultInterimInterval: number | null): Promise<AppendResult[]> {
     // Packed (record-transfer.ts): the worker unpacks the first argument of appendRecords.
-    return this.call("appendRecords", [packRecords(records), defaultInterimInterval]);
+    // The answer comes packed as well.
+    return this.call<PackedResults>("appendRecords", [packRecords(records), defaultInterimInterval]).then(unpackResults);
   }
   listSessions(filter?: SessionFilter): Promise<Session[]> {
     return this.call("listSessions", [filter]);

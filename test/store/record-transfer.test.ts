@@ -1,12 +1,14 @@
-// Records cross to the store's worker thread packed (src/store/record-transfer.ts): whatever a
-// record holds, the worker must get the same record back, through a real structured clone.
+// Records cross to the store's worker thread packed (src/store/record-transfer.ts), and its
+// results come back packed: whatever they hold, the other side must get the same back, through
+// a real structured clone.
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { MessageChannel, receiveMessageOnPort } from "node:worker_threads";
 import fc from "fast-check";
 import type { AccountingRecord } from "../../src/model/record.ts";
-import { packRecords, unpackRecords } from "../../src/store/record-transfer.ts";
+import { packRecords, packResults, unpackRecords, unpackResults, type PackedResults } from "../../src/store/record-transfer.ts";
+import type { AppendResult } from "../../src/store/store.ts";
 
 const text = fc.string({ maxLength: 40 });
 const maybe = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: null });
@@ -77,5 +79,36 @@ describe("records packed for the store's worker thread", () => {
     const [back] = unpackRecords(throughClone(packRecords([r])));
     assert.deepStrictEqual(Object.keys(back!).sort(), Object.keys(r).sort());
     assert.deepStrictEqual(back, r);
+  });
+});
+
+describe("results packed for the way back", () => {
+  it("arrive as the store gave them, through a real structured clone with the buffer transferred", () => {
+    const result = fc.record({
+      recordId: fc.nat(),
+      sessionPk: fc.option(fc.nat(), { nil: null }),
+      duplicate: fc.boolean(),
+      closedSessionPks: fc.option(fc.array(fc.nat(), { maxLength: 5 }), { nil: undefined }),
+    }).map((r) => {
+      const plain: Record<string, unknown> = { ...r };
+      if (r.closedSessionPks === undefined) delete plain.closedSessionPks;
+      return plain as unknown as AppendResult;
+    });
+    fc.assert(
+      fc.property(fc.array(result, { maxLength: 50 }), (results) => {
+        const packed = packResults(results);
+        const { port1, port2 } = new MessageChannel();
+        try {
+          port1.postMessage(packed, [packed.numbers.buffer]);
+          assert.equal(packed.numbers.byteLength, 0, "the buffer was transferred, not copied");
+          const back = receiveMessageOnPort(port2)!.message as PackedResults;
+          assert.deepStrictEqual(unpackResults(back), results);
+        } finally {
+          port1.close();
+          port2.close();
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });
