@@ -140,6 +140,23 @@ def burst(host, port, secret, prefix, n):
     return {"acknowledged": acked}
 
 
+def collect_verified(sock, pending, secret, deadline, want=None):
+    """Reads answers on sock until deadline, until `want` have come or nothing is pending.
+    pending maps identifier -> (request, raw); the request of each answer whose Response
+    Authenticator verifies leaves pending and is returned, in the order the answers came."""
+    got = []
+    while pending and time.time() < deadline and (want is None or len(got) < want):
+        r, _, _ = select.select([sock], [], [], max(0, deadline - time.time()))
+        if not r:
+            break
+        data = sock.recv(4096)
+        entry = pending.get(data[1])
+        if entry and entry[0].VerifyReply(pyrad.packet.Packet(packet=data, secret=secret, dict=DICT), data):
+            got.append(entry[0])
+            del pending[data[1]]
+    return got
+
+
 def order(host, port, secret, prefix, sessions, steps):
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
@@ -159,16 +176,7 @@ def order(host, port, secret, prefix, sessions, steps):
         sock.sendto(raw, (host, port))
     acked = 0
     for attempt in range(5):
-        deadline = time.time() + 3.0
-        while pending and time.time() < deadline:
-            r, _, _ = select.select([sock], [], [], max(0, deadline - time.time()))
-            if not r:
-                break
-            data = sock.recv(4096)
-            entry = pending.get(data[1])
-            if entry and entry[0].VerifyReply(pyrad.packet.Packet(packet=data, secret=secret, dict=DICT), data):
-                acked += 1
-                del pending[data[1]]
+        acked += len(collect_verified(sock, pending, secret, time.time() + 3.0))
         if not pending:
             break
         for _, raw in pending.values():

@@ -11,11 +11,11 @@
       answer -> "retransmitted".
       Prints JSON {first, afterRelease, retransmitted}: lists of session ids.
 """
-import json, select, socket, sys, time, os
+import json, socket, sys, time
 import pyrad.packet
-from pyrad.dictionary import Dictionary
-
-DICT = Dictionary(os.path.join(os.path.dirname(os.path.abspath(__file__)), "dictionary"))
+# client.py beside this file (a script's own directory is on sys.path): its dictionary and its
+# reading of verified answers.
+from client import DICT, collect_verified
 
 
 def burst(host, port, secret, prefix, n, source, wait, releasefile=None):
@@ -34,18 +34,8 @@ def burst(host, port, secret, prefix, n, source, wait, releasefile=None):
         pending[i] = (req, req.RequestPacket())
 
     def collect(expected=None):
-        got = []
-        deadline = time.time() + wait
-        while pending and time.time() < deadline and (expected is None or len(got) < expected):
-            r, _, _ = select.select([sock], [], [], max(0, deadline - time.time()))
-            if not r:
-                break
-            data = sock.recv(4096)
-            entry = pending.get(data[1])
-            if entry and entry[0].VerifyReply(pyrad.packet.Packet(packet=data, secret=secret, dict=DICT), data):
-                got.append(entry[0]["Acct-Session-Id"][0])
-                del pending[data[1]]
-        return got
+        answered = collect_verified(sock, pending, secret, time.time() + wait, expected)
+        return [r["Acct-Session-Id"][0] for r in answered]
 
     for _, raw in list(pending.values()):
         sock.sendto(raw, (host, port))
