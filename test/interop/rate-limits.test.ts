@@ -18,7 +18,7 @@ import { scrapeDrops } from "../support/metrics.ts";
 import { BASE_CONFIG, makeTempDir, python, SECRET, sleep, startTally, until, type TallyProcess } from "./harness.ts";
 
 const script = join(import.meta.dirname, "pyrad", "limits.py");
-const slowPlugin = join(import.meta.dirname, "fixtures", "slow-accounting.ts");
+const slowPlugin = join(import.meta.dirname, "fixtures", "held-accounting.ts");
 
 interface BurstResult {
   first: string[];

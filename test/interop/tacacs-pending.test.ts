@@ -12,7 +12,7 @@ import { TacacsClient } from "../../src/tacacs/client.ts";
 import { AcctFlag, AcctStatus, AuthenStatus } from "../../src/tacacs/constants.ts";
 import { TACACS_CONFIG, TACACS_KEY, makeTempDir, sleep, startTally, until, within, type TallyProcess } from "./harness.ts";
 
-const gatedPlugin = join(import.meta.dirname, "fixtures", "gated-accounting.ts");
+const gatedPlugin = join(import.meta.dirname, "fixtures", "held-accounting.ts");
 
 describe("TACACS+ pending work: tacacs.maxPending", () => {
   const maxPending = 4;
