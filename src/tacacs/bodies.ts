@@ -337,11 +337,11 @@ function encodeArgsRequest(v: AuthorRequest, flags: number | null): Buffer {
     throw new Error(`${args.length} args; a packet holds at most ${MAX_ARG_COUNT}`);
   }
   let length = (flags === null ? 0 : 1) + 8 + args.length + userLength + portLength + remAddrLength;
-  const argLengths: number[] = [];
+  const lengths: number[] = [];
   for (let i = 0; i < args.length; i++) {
     const n = Buffer.byteLength(args[i]!, "utf8");
     if (n > MAX_SHORT_FIELD_LENGTH) throw tooLong(`arg ${i + 1}`, n, MAX_SHORT_FIELD_LENGTH);
-    argLengths.push(n);
+    lengths.push(n);
     length += n;
   }
   const out = Buffer.allocUnsafe(length);
@@ -355,7 +355,7 @@ function encodeArgsRequest(v: AuthorRequest, flags: number | null): Buffer {
   out[pos++] = portLength;
   out[pos++] = remAddrLength;
   out[pos++] = args.length;
-  for (const n of argLengths) out[pos++] = n;
+  for (const n of lengths) out[pos++] = n;
   // The text straight into the packet: each write fills exactly the octets counted above.
   pos += out.write(v.user, pos, "utf8");
   pos += out.write(v.port, pos, "utf8");
