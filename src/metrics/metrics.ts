@@ -50,6 +50,11 @@ interface Sample {
   commits: number[];
 }
 
+interface RequestChildren {
+  count: Counter.Internal;
+  latency: Histogram.Internal<"protocol" | "type">;
+}
+
 export class Metrics implements MetricsSink {
   readonly registry = new Registry();
   sources: MetricsSources;
@@ -58,7 +63,7 @@ export class Metrics implements MetricsSink {
   private readonly drops: Counter<"protocol" | "reason">;
   private readonly latency: Histogram<"protocol" | "type">;
   /** Per protocol, type and outcome: a small closed set. */
-  private readonly requestChildren = new Map<string, { count: Counter.Internal; latency: Histogram.Internal<"protocol" | "type"> }>();
+  private readonly requestChildren: Partial<Record<string, Partial<Record<string, Partial<Record<string, RequestChildren>>>>>> = {};
   private readonly commitLatency: Histogram;
   private readonly commitRecords: Histogram;
   private readonly commitFailures: Counter;
@@ -139,12 +144,13 @@ export class Metrics implements MetricsSink {
 
   request(protocol: MetricsProtocol, type: RequestType, outcome: RequestOutcome, seconds: number | null): void {
     // Once per request: the labelled children are looked up once and kept (prom-client
-    // otherwise hashes the label object on every call).
-    const key = `${protocol}\0${type}\0${outcome}`;
-    let child = this.requestChildren.get(key);
+    // otherwise hashes the label object on every call), by protocol, type and outcome: small
+    // closed sets, so no key string is built per request.
+    const byOutcome = ((this.requestChildren[protocol] ??= {})[type] ??= {});
+    let child = byOutcome[outcome];
     if (child === undefined) {
       child = { count: this.requests.labels({ protocol, type, outcome }), latency: this.latency.labels({ protocol, type }) };
-      this.requestChildren.set(key, child);
+      byOutcome[outcome] = child;
     }
     child.count.inc();
     this.requestTotals[protocol]++;
