@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs Tally's runtime on a Debian machine: Node.js >= 20 (from Debian when it has one new
+# Installs Tally's runtime on a Debian machine: Node.js >= 20.12 (from Debian when it has one new
 # enough), the build tools better-sqlite3 falls back to, the npm packages, and builds the dashboard.
 # Runs apt-get as root (directly, or through sudo when not root).
 set -euo pipefail
@@ -10,10 +10,10 @@ cd "$(dirname "$0")/.."
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   apt_install nodejs npm
 fi
-major=$(node -p 'process.versions.node.split(".")[0]')
-if [ "$major" -lt 20 ]; then
-  echo "Tally needs Node.js 20 or newer; this machine has $(node --version)." >&2
-  echo "Debian 13 ships Node.js 20; on Debian 12 install nodejs 20 from NodeSource." >&2
+# 20.12: the first Node 20 with crypto.hash(), which the RADIUS and TACACS+ hot paths use.
+if [ "$(node -p 'const [a, b] = process.versions.node.split(".").map(Number); a > 20 || (a === 20 && b >= 12)')" != true ]; then
+  echo "Tally needs Node.js 20.12 or newer; this machine has $(node --version)." >&2
+  echo "Debian 13 ships Node.js 20.19; on Debian 12 install nodejs 20 from NodeSource." >&2
   exit 1
 fi
 # better-sqlite3 compiles itself when no prebuilt binary matches this Node.
