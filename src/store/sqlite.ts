@@ -42,6 +42,7 @@ export class SqliteStore implements Store {
   readonly #insertSession: Database.Statement;
   readonly #updateSession: Database.Statement;
   readonly #foldSession: Database.Statement;
+  readonly #foldInterim: Database.Statement;
   readonly #openSessionsOfNas: Database.Statement;
   readonly #getSession: Database.Statement;
   readonly #listRecords: Database.Statement;
@@ -73,8 +74,7 @@ export class SqliteStore implements Store {
         terminate_cause, framed_address, client_address, nas_port, command, attributes,
         session_pk, delta_input_octets, delta_output_octets, delta_session_time
       ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-      ON CONFLICT DO NOTHING
-      RETURNING id`);
+      ON CONFLICT DO NOTHING`);
     // A record's duplicate is in a session under the same key (records_dedup_session), or
     // among the records without a session (records_dedup_unattached).
     this.#findDuplicateInSession = db.prepare("SELECT id FROM records WHERE session_pk = ? AND dedup_key = ?").pluck();
@@ -97,8 +97,7 @@ export class SqliteStore implements Store {
         @stopped_at, @input_octets, @output_octets, @input_packets, @output_packets, @session_time,
         @terminate_cause, @framed_address, @client_address, @nas_port, @interim_interval, @next_update_due,
         @disconnect, @disconnect_reason, @note
-      )
-      RETURNING id`);
+      )`);
     this.#updateSession = db.prepare(`
       UPDATE sessions SET
         protocol = @protocol, client = @client, nas = @nas, user = @user, session_id = @session_id,
@@ -120,6 +119,14 @@ export class SqliteStore implements Store {
         input_octets = ?, output_octets = ?, input_packets = ?, output_packets = ?, session_time = ?,
         terminate_cause = ?, framed_address = ?, client_address = ?, nas_port = ?,
         interim_interval = ?, next_update_due = ?
+      WHERE id = ?`);
+    // An interim update of an open session: what it changes, without status, start, stop and
+    // terminate cause. Not assigning status spares the indexes whose WHERE reads it
+    // (sessions_nas_open): 3 µs of 6.6 per update with 256 sessions, 6.6 of 17.6 with 100,000.
+    this.#foldInterim = db.prepare(`
+      UPDATE sessions SET
+        updated_at = ?, input_octets = ?, output_octets = ?, input_packets = ?, output_packets = ?, session_time = ?,
+        framed_address = ?, client_address = ?, nas_port = ?, interim_interval = ?, next_update_due = ?
       WHERE id = ?`);
     this.#openSessionsOfNas = db.prepare(
       "SELECT * FROM sessions WHERE nas = ? AND protocol = ? AND status = 'open' ORDER BY id",
@@ -212,13 +219,15 @@ export class SqliteStore implements Store {
   /** Inserts a record unless its dedupKey is stored already; its id, or null for a duplicate. */
   #insertRecordRow(r: AccountingRecord, link: { sessionPk: number | null; deltaIn: number; deltaOut: number; deltaTime: number }): number | null {
     // Positional, in the column order of the statement: once per record on the accounting path.
-    const inserted = this.#insertRecord.get(
+    // Without RETURNING (SQLite gathers RETURNING rows in a temporary table, 2.5 µs of 12 per
+    // insert): no change is the conflict, a duplicate; otherwise the new row's id.
+    const inserted = this.#insertRecord.run(
       r.dedupKey, r.protocol, r.kind, r.receivedAt, r.eventTime, r.client, r.nas, r.user ?? null, r.sessionId ?? null,
       r.inputOctets ?? null, r.outputOctets ?? null, r.inputPackets ?? null, r.outputPackets ?? null, r.sessionTime ?? null,
       r.terminateCause ?? null, r.framedAddress ?? null, r.clientAddress ?? null, r.nasPort ?? null, r.command ?? null,
       JSON.stringify(r.attributes ?? []), link.sessionPk, link.deltaIn, link.deltaOut, link.deltaTime,
-    ) as { id: number } | undefined;
-    return inserted === undefined ? null : inserted.id;
+    );
+    return inserted.changes === 0 ? null : Number(inserted.lastInsertRowid);
   }
 
   #duplicate(recordId: number | undefined, sessionPk: number | null, r: AccountingRecord): AppendResult {
@@ -297,7 +306,7 @@ export class SqliteStore implements Store {
     const next = foldRecord(current, r, defaultInterimInterval);
     // A new session is stored first, so its first record goes in already linked to it. (Its
     // duplicate cannot exist yet: a copy would have found this session open under the key.)
-    const sessionPk = row?.id ?? (this.#insertSession.get({ session_key: key, ...sessionParams(next) }) as { id: number }).id;
+    const sessionPk = row?.id ?? Number(this.#insertSession.run({ session_key: key, ...sessionParams(next) }).lastInsertRowid);
     const link = {
       sessionPk,
       deltaIn: next.inputOctets - (current?.inputOctets ?? 0),
@@ -313,6 +322,18 @@ export class SqliteStore implements Store {
     if (row !== undefined) {
       if (next !== current && next.user !== current!.user) {
         this.#updateSession.run({ id: row.id, ...sessionParams(next) });
+      } else if (
+        next !== current &&
+        next.status === current!.status &&
+        next.startedAt === current!.startedAt &&
+        (next.stoppedAt ?? null) === (current!.stoppedAt ?? null) &&
+        (next.terminateCause ?? null) === (current!.terminateCause ?? null)
+      ) {
+        this.#foldInterim.run(
+          next.updatedAt, next.inputOctets, next.outputOctets, next.inputPackets, next.outputPackets, next.sessionTime,
+          next.framedAddress ?? null, next.clientAddress ?? null, next.nasPort ?? null,
+          next.interimInterval ?? null, next.nextUpdateDue ?? null, row.id,
+        );
       } else if (next !== current) {
         this.#foldSession.run(
           next.status, next.startedAt, next.updatedAt, next.stoppedAt ?? null,
