@@ -76,7 +76,7 @@ test("every session row is the fold of its own records, in the order they were s
             i += size;
           }
           const sessions = await store.listSessions({});
-          assert.ok(sessions.length > 0);
+          assert.ok(sessions.length > 0, "the records opened at least one session");
           for (const s of sessions) {
             const stored = await store.listRecords(s.id);
             let folded: SessionState | null = null;
