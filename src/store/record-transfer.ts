@@ -1,9 +1,11 @@
 // AccountingRecords as the main thread posts them to the store's worker thread, and the
-// results it posts back. Structured
-// clone writes every property name of every object: a record is 20 fields and a dozen
-// attribute objects, and cloning them was a tenth of the main thread's time per accounting
-// request. Packed as one flat array per record (attributes as name, value, tag triples) the
-// clone carries values only. Both ends are here, so they cannot drift apart.
+// results it posts back. Structured clone writes every property name of every object: a record
+// is 20 fields and a dozen attribute objects, and cloning them was a tenth of the main thread's
+// time per accounting request. Packed as one flat array per record the clone carries values
+// only, and the attributes travel as the JSON text the store keeps them as: one string to
+// clone instead of three values per attribute, made once on the main thread instead of
+// flattened there and rebuilt and stringified on the worker (about 10 µs less per record in
+// all, 15 against 5). Both ends are here, so they cannot drift apart.
 
 import type { AccountingRecord, RecordAttribute } from "../model/record.ts";
 import type { AppendResult } from "./store.ts";
@@ -21,34 +23,47 @@ export function packRecords(records: readonly AccountingRecord[]): PackedRecord[
   return records.map((r) => {
     const out: unknown[] = new Array(FIELDS.length + 2);
     for (let i = 0; i < FIELDS.length; i++) out[i] = r[FIELDS[i]!];
-    const flat: unknown[] = new Array(r.attributes.length * 3);
-    let j = 0;
-    for (const a of r.attributes) {
-      flat[j++] = a.name;
-      flat[j++] = a.value;
-      flat[j++] = a.tag;
-    }
-    out[FIELDS.length] = flat;
+    out[FIELDS.length] = attributesJson(r);
     out[FIELDS.length + 1] = r.interimInterval;
     return out;
   });
 }
 
-export function unpackRecords(packed: readonly PackedRecord[]): AccountingRecord[] {
-  return packed.map((p) => {
-    const r: Record<string, unknown> = {};
-    for (let i = 0; i < FIELDS.length; i++) r[FIELDS[i]!] = p[i];
-    const flat = p[FIELDS.length] as unknown[];
-    const attributes: RecordAttribute[] = new Array(flat.length / 3);
-    for (let j = 0, k = 0; j < flat.length; j += 3, k++) {
-      const tag = flat[j + 2] as number | undefined;
-      attributes[k] = tag === undefined ? { name: flat[j] as string, value: flat[j + 1] as string | number } : { name: flat[j] as string, value: flat[j + 1] as string | number, tag };
-    }
-    r.attributes = attributes;
+// The fields FIELDS lists, filled in by the constructor (declaration merging: the class has
+// them without declaring each again).
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type
+interface UnpackedRecord extends Omit<AccountingRecord, "attributes"> {}
+
+/**
+ * A record as the worker unpacks it: every field as sent, its attributes kept as the JSON text
+ * they came as, parsed only if something asks for them (the store only writes the text).
+ */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+class UnpackedRecord {
+  readonly #json: string;
+  #attributes: readonly RecordAttribute[] | undefined;
+  constructor(p: PackedRecord) {
+    const self = this as unknown as Record<string, unknown>;
+    for (let i = 0; i < FIELDS.length; i++) self[FIELDS[i]!] = p[i];
+    this.#json = p[FIELDS.length] as string;
     const interval = p[FIELDS.length + 1];
-    if (interval !== undefined) r.interimInterval = interval;
-    return r as unknown as AccountingRecord;
-  });
+    if (interval !== undefined) self.interimInterval = interval;
+  }
+  get attributes(): readonly RecordAttribute[] {
+    return (this.#attributes ??= JSON.parse(this.#json) as RecordAttribute[]);
+  }
+  get attributesJson(): string {
+    return this.#json;
+  }
+}
+
+export function unpackRecords(packed: readonly PackedRecord[]): AccountingRecord[] {
+  return packed.map((p) => new UnpackedRecord(p) as AccountingRecord);
+}
+
+/** A record's attributes as the JSON text the store keeps: as it came if it was unpacked here. */
+export function attributesJson(r: AccountingRecord): string {
+  return r instanceof UnpackedRecord ? r.attributesJson : JSON.stringify(r.attributes ?? []);
 }
 
 /**

@@ -9,6 +9,7 @@ import type { AccountingRecord, Protocol, StoredRecord } from "../model/record.t
 import type { Session, SessionState, SessionStatus } from "../model/session.ts";
 import { closeForNas, foldRecord, sessionKey, staleState, startsNewSession } from "../model/session.ts";
 import { migrate } from "./migrations.ts";
+import { attributesJson } from "./record-transfer.ts";
 import { commandListing, listingSql, sessionListing, type Listing } from "./queries.ts";
 import { rowToRecord, rowToSession, rowToUser, sessionParams, sessionState, usageTotals } from "./rows.ts";
 import type { RecordRow, SessionRow, UsageDayRow, UsageRow, UserRow } from "./rows.ts";
@@ -225,7 +226,7 @@ export class SqliteStore implements Store {
       r.dedupKey, r.protocol, r.kind, r.receivedAt, r.eventTime, r.client, r.nas, r.user ?? null, r.sessionId ?? null,
       r.inputOctets ?? null, r.outputOctets ?? null, r.inputPackets ?? null, r.outputPackets ?? null, r.sessionTime ?? null,
       r.terminateCause ?? null, r.framedAddress ?? null, r.clientAddress ?? null, r.nasPort ?? null, r.command ?? null,
-      JSON.stringify(r.attributes ?? []), link.sessionPk, link.deltaIn, link.deltaOut, link.deltaTime,
+      attributesJson(r), link.sessionPk, link.deltaIn, link.deltaOut, link.deltaTime,
     );
     return inserted.changes === 0 ? null : Number(inserted.lastInsertRowid);
   }
