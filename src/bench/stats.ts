@@ -81,6 +81,8 @@ export interface LoadReport {
   sendLateMs?: Percentiles;
   /** The generator's own CPU (user + system) as a share of one core over the run. */
   generatorCpu: number;
+  /** `--warmup`: the load sent before the measured run, not counted in any figure above. */
+  warmup?: { seconds: number; requests: number; ok: number };
 }
 
 export function formatReport(r: LoadReport): string {
@@ -91,5 +93,6 @@ export function formatReport(r: LoadReport): string {
     `  latency ms: p50 ${l.p50.toFixed(3)}  p99 ${l.p99.toFixed(3)}  p99.9 ${l.p999.toFixed(3)}  max ${l.max.toFixed(3)}`,
     ...(r.sendLateMs === undefined ? [] : [`  sent late by ms: p50 ${r.sendLateMs.p50.toFixed(3)}  p99 ${r.sendLateMs.p99.toFixed(3)}  max ${r.sendLateMs.max.toFixed(3)} (the generator's own delay, part of the latency)`]),
     `  generator CPU: ${(r.generatorCpu * 100).toFixed(0)} % of a core`,
+    ...(r.warmup === undefined ? [] : [`  after a warm-up of ${r.warmup.seconds.toFixed(1)} s (${r.warmup.requests} requests, ${r.warmup.ok} ok, not counted)`]),
   ].join("\n");
 }

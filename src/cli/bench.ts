@@ -19,6 +19,7 @@ interface BenchOptions {
   key: string;
   requests: string;
   duration: string;
+  warmup: string;
   concurrency: string;
   rate?: string;
   sockets: string;
@@ -55,6 +56,7 @@ export function register(program: Command): void {
     .option("--key <key>", "TACACS+ key", "tackey")
     .option("--requests <n>", "stop after this many requests", "100000")
     .option("--duration <seconds>", "stop after this long at most", "60")
+    .option("--warmup <seconds>", "send the same load for this long first, not counted (a server just started compiles its code and fills its caches under its first seconds of load)", "0")
     .option("--concurrency <n>", "closed loop: requests in flight", "256")
     .option("--rate <n>", "open loop: requests per second (instead of --concurrency)")
     .option("--sockets <n>", "RADIUS: UDP sockets to send from (256 requests in flight each)", "8")
@@ -86,6 +88,7 @@ export function register(program: Command): void {
         const concurrency = parsePositiveInt("--concurrency", o.concurrency);
         const rate = o.rate === undefined ? undefined : parsePositiveInt("--rate", o.rate);
         const timeoutMs = parsePositiveInt("--timeout", o.timeout);
+        const warmup = parsePositiveInt("--warmup", o.warmup);
 
         let workload: { request(): Promise<"ok" | "error" | "timeout"> };
         let close: () => void;
@@ -155,11 +158,19 @@ export function register(program: Command): void {
           }
         }
         try {
+          const where = { workload: label, target: `${target.host}:${target.port}` };
+          // The warm-up is the same workload (sessions it started go on in the measured run),
+          // bounded by time only; its figures are reported apart and counted nowhere else.
+          const warm =
+            warmup === 0
+              ? undefined
+              : await runLoop(workload, { requests: Number.MAX_SAFE_INTEGER, seconds: warmup, concurrency, rate, maxInFlight, progress: false }, where);
           const report = await runLoop(
             workload,
             { requests, seconds, concurrency, rate, maxInFlight, progress: !o.json && process.stderr.isTTY === true },
-            { workload: label, target: `${target.host}:${target.port}` },
+            where,
           );
+          if (warm !== undefined) report.warmup = { seconds: warm.seconds, requests: warm.requests, ok: warm.ok };
           if (o.json) printJson(report);
           else process.stdout.write(`${formatReport(report)}\n`);
           if (report.ok === 0) process.exitCode = 1;

@@ -82,4 +82,23 @@ describe("tally bench", () => {
     // At 200/s on loopback the generator sends on time to within a few timer ticks.
     assert.ok(late.p50 < 50, `sent late by ${late.p50} ms at the median`);
   });
+
+  it("--warmup: the load before the measured run reaches the server but no figure counts it", async () => {
+    const stored = () => {
+      const db = new Database(join(tally.dir, "tally.db"), { readonly: true });
+      try {
+        return (db.prepare("SELECT count(*) AS n FROM records WHERE nas = 'bench-nas'").get() as { n: number }).n;
+      } finally {
+        db.close();
+      }
+    };
+    const before = stored();
+    const r = await bench(["acct", "--target", `127.0.0.1:${tally.acctPort}`, "--warmup", "1", "--requests", "300", "--concurrency", "4", "--sockets", "1"]);
+    assert.ok(r.warmup !== undefined, `a warm-up is reported: ${JSON.stringify(r)}`);
+    assert.ok(r.warmup.seconds >= 1, `it lasted the second asked for: ${r.warmup.seconds}`);
+    assert.ok(r.warmup.requests > 0 && r.warmup.ok === r.warmup.requests, `warm-up answered: ${JSON.stringify(r.warmup)}`);
+    assert.equal(r.requests, 300, "the measured run is the requests asked for, without the warm-up's");
+    assert.equal(r.ok, 300, JSON.stringify(r));
+    assert.equal(stored() - before, r.warmup.ok + r.ok, "the server stored the warm-up's records and the measured run's");
+  });
 });
