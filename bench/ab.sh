@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# A/B of two commits on the main thread's hot paths: for each round, a `tally serve` from each
-# commit in turn (one at a time, on the npm run bench configuration, log level info), loaded by
-# this checkout's `tally bench`: PAP authentication (50,000) and TACACS+ accounting over 8
-# persistent connections (30,000, 64 in flight). Prints req/s per server and round.
+# A/B of two commits: for each round, a `tally serve` from each commit in turn (one at a time, on
+# the npm run bench configuration, log level info), loaded by this checkout's `tally bench`:
+# RADIUS accounting (100,000 requests, 256 in flight, 8 sockets, 3 interims per session), PAP
+# authentication (50,000) and TACACS+ accounting over 8 persistent connections (30,000, 64 in
+# flight). Prints req/s per server, round and workload, and beside each the server's CPU per
+# request (utime + stime of all its threads, from /proc/PID/stat): this VM's speed drifts by
+# up to half within the hour, CPU per request much less.
 #   bench/ab.sh COMMIT_A COMMIT_B [ROUNDS]      e.g. bench/ab.sh f3ba129 HEAD 2
 # The commits are checked out in temporary worktrees (node_modules copied from here) and
 # removed at the end. Only the servers this script starts are stopped, by PID.
@@ -29,6 +32,16 @@ users: [{ name: bench, password: benchpass }]
 log: { level: info }
 YAML
 rate() { python3 -c 'import json,sys; print(round(json.load(sys.stdin)["perSecond"]))'; }
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# measure PID REQUESTS ARGS...: "R/s (C µs CPU/req)" for one `tally bench` run against server PID.
+measure() {
+  local pid=$1 requests=$2 before after r
+  shift 2
+  before=$(ticks "$pid")
+  r=$(node --import tsx src/cli/main.ts bench "$@" --json 2>/dev/null | rate)
+  after=$(ticks "$pid")
+  echo "${r}/s ($(( (after - before) * 1000000 / $(getconf CLK_TCK) / requests )) µs CPU/req)"
+}
 one() {
   local name=$1 rev=$2 dir
   dir=$(mktemp -d "$work/run-XXXX")
@@ -37,12 +50,13 @@ one() {
   local pid=$!
   for _ in $(seq 1 100); do grep -q "Tally is running" "$dir/serve.log" && break; sleep 0.2; done
   grep -q "Tally is running" "$dir/serve.log" || { echo "$rev: tally serve did not start" >&2; cat "$dir/serve.log" >&2; kill "$pid"; exit 1; }
-  local pap tac
-  pap=$(node --import tsx src/cli/main.ts bench auth --target 127.0.0.1:21812 --requests 50000 --json 2>/dev/null | rate)
-  tac=$(node --import tsx src/cli/main.ts bench tacacs-acct --target 127.0.0.1:24949 --requests 30000 --concurrency 64 --json 2>/dev/null | rate)
+  local acct pap tac
+  acct=$(measure "$pid" 100000 acct --target 127.0.0.1:21813 --requests 100000 --concurrency 256 --sockets 8 --interims 3)
+  pap=$(measure "$pid" 50000 auth --target 127.0.0.1:21812 --requests 50000)
+  tac=$(measure "$pid" 30000 tacacs-acct --target 127.0.0.1:24949 --requests 30000 --concurrency 64)
   kill "$pid"
   wait "$pid" 2>/dev/null || true
-  echo "$rev pap=$pap/s tacacs-acct=$tac/s"
+  echo "$rev acct=$acct pap=$pap tacacs-acct=$tac"
 }
 for _ in $(seq 1 "$rounds"); do
   one a "$a"
